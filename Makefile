@@ -1,0 +1,57 @@
+# devops.django — every target sets itself up (virtualenv, Debian packages, Docker
+# engine, base image) on a fresh Debian machine as root. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
+export PYTHONDONTWRITEBYTECODE := 1
+
+COLLECTION := collections/ansible_collections/devops/django
+
+# Area makefiles (mk/*.mk) append their targets here.
+QUICK_TARGETS :=
+TEST_TARGETS :=
+MOLECULE_SCENARIOS :=
+
+-include mk/*.mk
+
+.PHONY: help setup setup-venv lint test test-quick local local-down collection-build molecule
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+
+setup: ## Virtualenv, Debian packages, Docker engine, base image (idempotent)
+	@scripts/setup.sh all
+
+setup-venv: ## Only the controller virtualenv
+	@scripts/setup.sh venv
+
+lint: setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs check
+	@echo "==> yamllint"; yamllint -s .
+	@echo "==> ansible-lint (production profile)"; ansible-lint -q
+	@echo "==> ruff"; ruff check . && ruff format --check .
+	@echo "==> argument_specs <-> defaults"; python scripts/check_argument_specs.py
+	@if ls cloudformation/*.yaml >/dev/null 2>&1; then echo "==> cfn-lint"; cfn-lint cloudformation/*.yaml; fi
+
+collection-build: setup-venv ## ansible-galaxy collection build into build/
+	@mkdir -p build && ansible-galaxy collection build --force --output-path build $(COLLECTION)
+
+test-quick: lint collection-build $(QUICK_TARGETS) ## Lint + unit tests (minutes)
+	@echo "test-quick: OK ($(QUICK_TARGETS))"
+
+molecule: setup ## Every Molecule scenario (MOLECULE_SCENARIOS)
+	@for s in $(MOLECULE_SCENARIOS); do scripts/molecule.sh test "$$s"; done
+
+test: test-quick molecule $(TEST_TARGETS) ## Everything: lint, unit, Molecule, moto, stack
+	@echo "test: OK"
+
+local: setup ## The whole stack on this machine (moto + containers)
+	@scripts/local.sh up
+
+local-down: ## Tear the local stack down
+	@scripts/local.sh down

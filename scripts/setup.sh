@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# One-shot, idempotent set-up of this machine for `make local` and `make test`:
+# Debian packages, the controller virtualenv, the Docker engine and the base image.
+# Each step checks before it acts, so a second run changes nothing.
+#
+#   scripts/setup.sh          everything
+#   scripts/setup.sh venv     only the virtualenv (enough for lint and unit tests)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+what=${1:-all}
+venv="$here/.venv"
+
+# Debian packages the harness needs on the controller.
+#   docker.io, debootstrap: container hosts and their base image
+#   postgresql: the app's tests run against a real PostgreSQL on 127.0.0.1
+#   wrk: bounded load generation for benchmarks and release-under-load tests
+#   python3-venv, python3-dev, gcc: the controller virtualenv
+#   git, curl, rsync, jq: scripts
+APT_PACKAGES=(docker.io debootstrap postgresql wrk python3-venv python3-dev gcc git curl rsync jq)
+
+say() { printf '==> %s\n' "$*"; }
+
+need_root_debian() {
+  if [ "$(id -u)" != 0 ] || [ ! -f /etc/debian_version ]; then
+    cat >&2 <<MSG
+This set-up installs Debian packages and starts the Docker engine, so it needs root
+on Debian/Ubuntu. On other systems install these yourself, then run 'make setup' again:
+  - ${APT_PACKAGES[*]}
+  - a running Docker engine that the current user can use ('docker info' must answer)
+MSG
+    exit 1
+  fi
+}
+
+apt_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "Debian packages present"
+    return
+  fi
+  need_root_debian
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -q >/dev/null
+  # The packaged services (postgresql, docker) are started by our scripts, not at install.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+python_venv() {
+  local stamp="$venv/.requirements.sha256" want
+  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    say "virtualenv up to date"
+    return
+  fi
+  local py
+  py=$(command -v python3.11 || command -v python3)
+  "$py" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+    || { echo "Python 3.11 is required for the controller (found $("$py" -V))" >&2; exit 1; }
+  say "creating virtualenv $venv"
+  [ -x "$venv/bin/pip" ] || "$py" -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+  # This machine's pip config names local wheel dirs that may be absent; keep those warnings out.
+  "$venv/bin/pip" install -q -r requirements.txt 2> >(grep -v "is ignored: it is neither" >&2)
+  echo "$want" >"$stamp"
+}
+
+docker_engine() {
+  if docker info >/dev/null 2>&1; then
+    say "Docker engine answers"
+    return
+  fi
+  need_root_debian
+  command -v dockerd >/dev/null || { echo "dockerd missing: apt-get install docker.io" >&2; exit 1; }
+  say "starting dockerd (log: /var/log/dockerd.log)"
+  # No init system manages services on the test machines: start the daemon ourselves.
+  (setsid nohup dockerd >/var/log/dockerd.log 2>&1 &)
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 1
+  done
+  tail -n 20 /var/log/dockerd.log >&2
+  echo "dockerd did not answer within 60s" >&2
+  exit 1
+}
+
+case "$what" in
+  venv)
+    python_venv
+    ;;
+  all)
+    apt_packages
+    python_venv
+    docker_engine
+    "$here/scripts/base-image.sh"
+    ;;
+  *)
+    echo "usage: $0 [all|venv]" >&2
+    exit 2
+    ;;
+esac
