@@ -1,0 +1,1 @@
+"""Notes: the sample feature (model, HTML list, JSON API, admin, demo data)."""

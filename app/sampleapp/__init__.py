@@ -1,0 +1,1 @@
+"""The sampleapp Django project: settings, URLs, WSGI/ASGI entry points, probes."""
