@@ -99,7 +99,7 @@ fetch_wheels() {
 }
 
 build() {
-  local tmp src wheelhouse epoch wheel release_id
+  local tmp src wheelhouse wheel release_id
   if [ -z "$version" ]; then
     version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$app/pyproject.toml")
   fi
@@ -115,10 +115,9 @@ build() {
 
   wheelhouse=$tmp/wheelhouse
   mkdir -p "$wheelhouse"
-  # Same sources -> same wheel bytes -> same release id.
-  epoch=$(git -C "$here" log -1 --format=%ct -- app 2>/dev/null || true)
+  # Fixed zip timestamps: same sources -> same wheel bytes -> same release id.
   say "building the app wheel (version $version)"
-  SOURCE_DATE_EPOCH=${epoch:-315532800} quiet_pip "$venv/bin/pip" wheel -q --no-deps \
+  SOURCE_DATE_EPOCH=315532800 quiet_pip "$venv/bin/pip" wheel -q --no-deps \
     --no-build-isolation --no-index -w "$tmp/dist" "$src" >/dev/null
   wheel=$(cd "$tmp/dist" && ls ./*.whl | sed 's|^\./||')
   [ "$(echo "$wheel" | wc -l)" = 1 ] || die "expected one app wheel, got: $wheel"
