@@ -1,0 +1,89 @@
+"""Pytest plugin shared by every Molecule scenario's testinfra tests.
+
+- `http` fixture: HTTP requests made from *inside* the host (python3 urllib), so tests
+  reach 127.0.0.1 of the container without publishing ports.
+- On a failed test, the host's failed units and recent journal are printed, so the
+  reason is in the log next to the assertion.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+
+_HTTP_SCRIPT = r"""
+import json, sys, urllib.request, urllib.error
+req = json.loads(sys.argv[1])
+r = urllib.request.Request(req["url"], data=req.get("data") and req["data"].encode(),
+                           headers=req.get("headers", {}), method=req.get("method", "GET"))
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+opener = urllib.request.build_opener(NoRedirect)
+try:
+    resp = opener.open(r, timeout=req.get("timeout", 10))
+    status, headers, body = resp.status, dict(resp.headers), resp.read()
+except urllib.error.HTTPError as e:
+    status, headers, body = e.code, dict(e.headers), e.read()
+except Exception as e:
+    status, headers, body = 0, {}, repr(e).encode()
+print(json.dumps({"status": status, "headers": headers,
+                  "body": body.decode("utf-8", "replace")}))
+"""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http_request(host, url: str, method: str = "GET", headers=None, data=None, timeout=10):
+    """Run one HTTP request from inside `host`; status 0 means no HTTP answer."""
+    payload = json.dumps(
+        {"url": url, "method": method, "headers": headers or {}, "data": data, "timeout": timeout}
+    )
+    cmd = host.run("python3 -c %s %s", _HTTP_SCRIPT, payload)
+    assert cmd.rc == 0, f"http helper failed: {cmd.stderr}"
+    return Response(**json.loads(cmd.stdout))
+
+
+@pytest.fixture
+def http(host):
+    """`http(url, ...)` -> Response, requested from inside the host under test."""
+
+    def _get(url: str, **kwargs):
+        return http_request(host, url, **kwargs)
+
+    return _get
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    host = item.funcargs.get("host")
+    if host is None:
+        return
+    try:
+        failed = host.run("systemctl --failed --no-pager --no-legend").stdout
+        journal = host.run("journalctl --no-pager -n 80 -o short-precise").stdout
+    except Exception as exc:  # the host may be gone; the assertion is what matters
+        report.sections.append(("journal", f"could not read the journal: {exc}"))
+        return
+    report.sections.append(("failed units", failed or "(none)"))
+    report.sections.append(("journalctl -n 80", journal))
