@@ -8,6 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from notes.models import Note
 
+from tests.conftest import current_db_url, django_env, run_python
+
 pytestmark = pytest.mark.django_db
 
 HASHED_CSS = re.compile(r'href="/static/notes/notes\.([0-9a-f]{12})\.css"')
@@ -64,3 +66,23 @@ def test_static_storage_is_manifest():
         django_settings.STORAGES["staticfiles"]["BACKEND"]
         == "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_debug_without_static_root_renders_plain_static_urls():
+    # Local development: no collectstatic, runserver serves the files from the apps.
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "r = Client().get('/notes/'); print(r.status_code); print(r.content.decode())"
+    )
+    env = django_env(
+        DJANGO_DEBUG="1",
+        DJANGO_SECRET_KEY=None,
+        DATABASE_URL=current_db_url(),
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    status, html = result.stdout.split("\n", 1)
+    assert status == "200", html
+    assert 'href="/static/notes/notes.css"' in html
