@@ -13,7 +13,17 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-PGTEST_DIR=${PGTEST_DIR:-$here/.cache/pgtest}
+# As root the server runs as 'postgres', which must reach the cluster directory: a checkout
+# under a private home (mode 0700) cannot hold it, so such a checkout keeps it under /var/tmp.
+default_dir() {
+  mkdir -p "$here/.cache"
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$here/.cache" 2>/dev/null; then
+    echo "$here/.cache/pgtest"
+  else
+    echo "/var/tmp/devops-django-pgtest-$(printf '%s' "$here" | sha256sum | cut -c1-12)"
+  fi
+}
+PGTEST_DIR=${PGTEST_DIR:-$(default_dir)}
 PGTEST_PORT=${PGTEST_PORT:-55432}
 PGTEST_USER=sampleapp_test
 PGTEST_PASSWORD=fake-test-password
