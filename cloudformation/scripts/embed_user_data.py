@@ -17,7 +17,8 @@ MARKER = "SIGNAL_READY_EOF"
 
 def embed(template_text: str, script_text: str) -> str:
     pattern = re.compile(
-        rf"^(?P<indent>[ ]*)cat > /usr/local/sbin/signal-ready <<'{MARKER}'\n.*?^(?P=indent){MARKER}\n",
+        rf"^(?P<indent>[ ]*)cat > /usr/local/sbin/signal-ready <<'{MARKER}'\n"
+        rf".*?^(?P=indent){MARKER}\n",
         re.MULTILINE | re.DOTALL,
     )
     match = pattern.search(template_text)
