@@ -30,7 +30,7 @@ version=
 mode=build
 # Wheel tags the hosts accept (Debian 12: glibc 2.36, CPython 3.11, x86_64).
 HOST_PYTHON_VERSION=${APP_HOST_PYTHON_VERSION:-3.11}
-HOST_PLATFORMS=(${APP_HOST_PLATFORMS:-manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64})
+read -r -a HOST_PLATFORMS <<<"${APP_HOST_PLATFORMS:-manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64}"
 PEP440='^[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?(\+[a-z0-9]+(\.[a-z0-9]+)*)?$'
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --version=*) version=${1#--version=}; shift ;;
     --venv-only) mode=venv; shift ;;
     --relock) mode=relock; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
@@ -119,15 +119,19 @@ build() {
   say "building the app wheel (version $version)"
   SOURCE_DATE_EPOCH=315532800 quiet_pip "$venv/bin/pip" wheel -q --no-deps \
     --no-build-isolation --no-index -w "$tmp/dist" "$src" >/dev/null
-  wheel=$(cd "$tmp/dist" && ls ./*.whl | sed 's|^\./||')
-  [ "$(echo "$wheel" | wc -l)" = 1 ] || die "expected one app wheel, got: $wheel"
-  cp "$tmp/dist/$wheel" "$wheelhouse/"
+  local built=("$tmp"/dist/*.whl)
+  if [ ${#built[@]} != 1 ] || [ ! -f "${built[0]}" ]; then
+    die "expected one app wheel, got: ${built[*]}"
+  fi
+  wheel=$(basename "${built[0]}")
+  cp "${built[0]}" "$wheelhouse/"
 
   fetch_wheels "$wheelhouse"
 
-  release_id=$(cd "$wheelhouse" && LC_ALL=C ls ./*.whl | sed 's|^\./||' | while read -r f; do
-    printf '%s  %s\n' "$(sha256sum "$f" | cut -d' ' -f1)" "$f"
-  done | sha256sum | cut -c1-12)
+  # sha256 over "<sha256>  <file>" lines sorted by file name (docs/app.md, tests/test_artifact.py).
+  release_id=$(cd "$wheelhouse" && printf '%s\n' ./*.whl | sed 's|^\./||' | LC_ALL=C sort \
+    | while read -r f; do printf '%s  %s\n' "$(sha256sum "$f" | cut -d' ' -f1)" "$f"; done \
+    | sha256sum | cut -c1-12)
   release_id="$version-$release_id"
 
   # Replace only what this script writes: --out may name a directory that holds other things.
@@ -145,7 +149,7 @@ with open(path, "w", encoding="utf-8") as fh:
     json.dump(release, fh, indent=2)
     fh.write("\n")
 PY
-  say "release $release_id -> $out ($(ls "$out/wheelhouse" | wc -l) wheels)"
+  say "release $release_id -> $out ($(find "$out/wheelhouse" -name '*.whl' | wc -l) wheels)"
 }
 
 case "$mode" in

@@ -35,15 +35,19 @@ logfile=$PGTEST_DIR/postgres.log
 say() { printf '==> %s\n' "$*" >&2; }
 url() { echo "postgres://$PGTEST_USER:$PGTEST_PASSWORD@127.0.0.1:$PGTEST_PORT/$PGTEST_DB"; }
 
+newest_bindir() {
+  find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1
+}
+
 pg_bindir() {
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  dir=$(newest_bindir)
   if [ -z "$dir" ] || [ ! -x "$dir/initdb" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing Debian's postgresql package"
       apt-get update -q >/dev/null
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null
-      dir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+      dir=$(newest_bindir)
     else
       echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2
       exit 1
@@ -97,7 +101,7 @@ CONF
 }
 
 psql_admin() {
-  as_owner "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockets" -p "$PGTEST_PORT" -d postgres "$@"
+  as_owner "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockets" -p "$PGTEST_PORT" -d postgres
 }
 
 ensure_role_and_db() {
