@@ -24,9 +24,11 @@ def _unavailable(reason: str, **details) -> JsonResponse:
     return JsonResponse(body, status=503)
 
 
-@never_cache
-def ready(request):
-    """Ready to serve: the database answers SELECT 1 and every migration is applied."""
+def check_readiness() -> tuple[bool, str, dict]:
+    """(ready, reason, details): the database answers SELECT 1 and no migration is pending.
+
+    Shared by /ready/ and the `django_app_ready` gauge on /metrics, so both agree.
+    """
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         with connection.cursor() as cursor:
@@ -38,10 +40,19 @@ def ready(request):
         # Details go to the log, not to whoever can reach the probe.
         log.warning("readiness: database unavailable: %s", exc.__class__.__name__, exc_info=True)
         connection.close_if_unusable_or_obsolete()
-        return _unavailable("database unavailable")
+        return False, "database unavailable", {}
     if plan:
         pending = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
-        return _unavailable(f"{len(pending)} unapplied migration(s)", pending_migrations=pending)
+        return False, f"{len(pending)} unapplied migration(s)", {"pending_migrations": pending}
+    return True, "", {}
+
+
+@never_cache
+def ready(request):
+    """Ready to serve: the database answers SELECT 1 and every migration is applied."""
+    is_ready, reason, details = check_readiness()
+    if not is_ready:
+        return _unavailable(reason, **details)
     return JsonResponse(
         {
             "status": "ready",

@@ -8,10 +8,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import call_command
 from prometheus_client.parser import text_string_to_metric_families
 from sampleapp import gunicorn_hooks
 
-from tests.conftest import current_db_url
+from tests.conftest import closed_port_url, current_db_url
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -108,3 +109,24 @@ def test_hooks_do_nothing_without_multiproc_dir(monkeypatch, tmp_path):
     gunicorn_hooks.on_starting(server=None)
     gunicorn_hooks.child_exit(server=None, worker=SimpleNamespace(pid=os.getpid()))
     assert list(Path(tmp_path).iterdir()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_and_release_gauges_follow_the_probe(client, settings):
+    settings.APP_RELEASE = "0.9.9-gauge"
+    text = client.get("/metrics").content.decode()
+    assert value(samples(text), "django_app_ready") == 1.0
+    assert value(samples(text), "django_app_release_info", release="0.9.9-gauge") == 1.0
+    call_command("migrate", "notes", "zero", verbosity=0)
+    try:
+        assert value(samples(client.get("/metrics").content.decode()), "django_app_ready") == 0.0
+    finally:
+        call_command("migrate", "notes", verbosity=0)
+    assert value(samples(client.get("/metrics").content.decode()), "django_app_ready") == 1.0
+
+
+def test_readiness_gauge_is_zero_with_database_down(gunicorn):
+    server = gunicorn(workers=1, DATABASE_URL=closed_port_url())
+    status, _, body = server.get("/metrics")
+    assert status == 200
+    assert value(samples(body.decode()), "django_app_ready") == 0.0
