@@ -20,7 +20,7 @@ MOLECULE_SCENARIOS :=
 
 -include mk/*.mk
 
-.PHONY: help setup setup-venv lint test test-quick local local-down collection-build molecule
+.PHONY: help setup setup-apt setup-venv lint test test-quick local local-down collection-build molecule
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -31,11 +31,16 @@ setup: ## Virtualenv, Debian packages, Docker engine, base image (idempotent)
 setup-venv: ## Only the controller virtualenv
 	@scripts/setup.sh venv
 
-lint: setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs check
+setup-apt: ## Only the Debian packages
+	@scripts/setup.sh apt
+
+lint: setup-apt setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs, changelog
 	@echo "==> yamllint"; yamllint -s .
 	@echo "==> ansible-lint (production profile)"; ansible-lint -q
 	@echo "==> ruff"; ruff check . && ruff format --check .
-	@echo "==> argument_specs <-> defaults"; python scripts/check_argument_specs.py
+	@echo "==> argument_specs <-> defaults <-> README"; python scripts/check_argument_specs.py
+	@echo "==> shellcheck"; shellcheck scripts/*.sh .ci/run $$(ls cloudformation/scripts/*.sh bench/*/*.sh 2>/dev/null)
+	@echo "==> changelog fragments"; cd $(COLLECTION) && antsibull-changelog lint
 	@if ls cloudformation/*.yaml >/dev/null 2>&1; then echo "==> cfn-lint"; cfn-lint cloudformation/*.yaml; fi
 
 collection-build: setup-venv ## ansible-galaxy collection build into build/

@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh          everything
 #   scripts/setup.sh venv     only the virtualenv (enough for lint and unit tests)
+#   scripts/setup.sh apt      only the Debian packages
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,8 +18,8 @@ venv="$here/.venv"
 #   postgresql: the app's tests run against a real PostgreSQL on 127.0.0.1
 #   wrk: bounded load generation for benchmarks and release-under-load tests
 #   python3-venv, python3-dev, gcc: the controller virtualenv
-#   git, curl, rsync, jq: scripts
-APT_PACKAGES=(docker.io debootstrap postgresql wrk python3-venv python3-dev gcc git curl rsync jq)
+#   git, curl, rsync, jq: scripts; shellcheck: lint of the shell scripts
+APT_PACKAGES=(docker.io debootstrap postgresql wrk python3-venv python3-dev gcc git curl rsync jq shellcheck)
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -92,6 +93,9 @@ case "$what" in
   venv)
     python_venv
     ;;
+  apt)
+    apt_packages
+    ;;
   all)
     apt_packages
     python_venv
@@ -99,7 +103,7 @@ case "$what" in
     "$here/scripts/base-image.sh"
     ;;
   *)
-    echo "usage: $0 [all|venv]" >&2
+    echo "usage: $0 [all|venv|apt]" >&2
     exit 2
     ;;
 esac
