@@ -1,0 +1,16 @@
+# Monitoring tier (prometheus and grafana roles): alert rules proven by promtool on
+# synthetic series (quick), and the monitoring Molecule scenario that proves every
+# dashboard and rule query on live data.
+.PHONY: promtool test-monitoring-rules test-monitoring
+
+promtool: ## promtool from Debian's prometheus package into .cache/tools (no server installed)
+	@scripts/promtool.sh --version >/dev/null 2>&1 && scripts/promtool.sh --path
+
+test-monitoring-rules: setup-venv ## Alert rules: promtool check + `promtool test rules` + PromQL extractor tests
+	@pytest -q -p no:cacheprovider tests/monitoring
+
+test-monitoring: setup ## Monitoring Molecule scenario (Prometheus on live app + node_exporter data, Grafana files)
+	@scripts/molecule.sh test monitoring
+
+QUICK_TARGETS += test-monitoring-rules
+MOLECULE_SCENARIOS += monitoring
