@@ -1,0 +1,93 @@
+"""Helpers for the AWS tier tests: run playbooks against moto and read their recap."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PLAYBOOK_TIMEOUT = (
+    900  # seconds; one infra.yml run on moto takes about 2-3 minutes on 2 shared cores
+)
+
+RECAP = re.compile(
+    r"^localhost\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def recap(self) -> dict[str, int]:
+        match = RECAP.search(self.output)
+        assert match, f"no PLAY RECAP in output:\n{self.output[-3000:]}"
+        return {k: int(v) for k, v in match.groupdict().items()}
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported a change, for a readable failure message."""
+        names, current = [], None
+        for line in self.output.splitlines():
+            if line.startswith("TASK ["):
+                current = line[6 : line.rfind("]")]
+            elif line.startswith("changed:") and current and current not in names:
+                names.append(current)
+        return names
+
+
+def random_project() -> str:
+    return "t" + secrets.token_hex(4)
+
+
+def run_playbook(playbook: str | Path, inventory: Path, env: dict[str, str], *args: str) -> Run:
+    """Run playbooks/<playbook> (or the given path) with the inventory; never raises on failure."""
+    path = playbook if isinstance(playbook, Path) else REPO / "playbooks" / playbook
+    start = time.monotonic()
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(path), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PLAYBOOK_TIMEOUT,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start)
+
+
+def tagged_leftovers(session, project: str) -> list[str]:
+    """ARNs still tagged Project=<project>, minus what AWS itself keeps listing after deletion."""
+    tagging = session.client("resourcegroupstaggingapi")
+    ec2 = session.client("ec2")
+    arns = [
+        m["ResourceARN"]
+        for page in tagging.get_paginator("get_resources").paginate(
+            TagFilters=[{"Key": "Project", "Values": [project]}]
+        )
+        for m in page["ResourceTagMappingList"]
+    ]
+    gone_instances = {
+        i["InstanceId"]
+        for r in ec2.describe_instances(
+            Filters=[{"Name": "instance-state-name", "Values": ["terminated", "shutting-down"]}]
+        )["Reservations"]
+        for i in r["Instances"]
+    }
+    gone_nats = {
+        n["NatGatewayId"]
+        for n in ec2.describe_nat_gateways(
+            Filters=[{"Name": "state", "Values": ["deleted", "deleting"]}]
+        )["NatGateways"]
+    }
+    gone = gone_instances | gone_nats
+    return [arn for arn in arns if arn.rsplit("/", 1)[-1] not in gone]

@@ -1,0 +1,382 @@
+"""infra.yml with the dev values on moto: idempotence, security properties, inventory, teardown.
+
+Tests run in file order on one stack; the last one tears it down.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from .helpers import REPO, tagged_leftovers
+
+# Tasks allowed to report a change on the second run, each with the moto behaviour that causes it.
+# Empty: the workarounds in the roles and the test inventory (test_moto_gaps.py lists them) make the
+# second run report no change at all.
+MOTO_SECOND_RUN_EXCEPTIONS: dict[str, str] = {}
+
+PUBLIC = "0.0.0.0/0"
+
+
+@pytest.fixture(scope="module")
+def names(dev_stack):
+    prefix = f"{dev_stack.project}-{dev_stack.environment}"
+    return {
+        "project": dev_stack.project,
+        "prefix": prefix,
+        "asg": f"{prefix}-app",
+        "template": f"{prefix}-app",
+        "db": f"{prefix}-db",
+        "secret": f"{dev_stack.project}/{dev_stack.environment}/db/master",
+        "ssm": f"/{dev_stack.project}/{dev_stack.environment}/db",
+    }
+
+
+@pytest.fixture(scope="module")
+def vpc(dev_stack, boto_session):
+    vpcs = boto_session.client("ec2").describe_vpcs(
+        Filters=[{"Name": "tag:Project", "Values": [dev_stack.project]}]
+    )["Vpcs"]
+    assert len(vpcs) == 1
+    return vpcs[0]
+
+
+@pytest.fixture(scope="module")
+def subnets(vpc, boto_session):
+    found = boto_session.client("ec2").describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    )["Subnets"]
+    by_tier: dict[str, list] = {}
+    for subnet in found:
+        tier = {t["Key"]: t["Value"] for t in subnet["Tags"]}["Tier"]
+        by_tier.setdefault(tier, []).append(subnet)
+    return by_tier
+
+
+@pytest.fixture(scope="module")
+def groups(vpc, boto_session):
+    found = boto_session.client("ec2").describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+            {"Name": "tag:ManagedBy", "Values": ["devops.django"]},
+        ]
+    )["SecurityGroups"]
+    return {{t["Key"]: t["Value"] for t in g["Tags"]}["Role"]: g for g in found}
+
+
+def test_first_run_creates_the_stack(dev_stack):
+    recap = dev_stack.runs["first"].recap
+    assert recap["failed"] == 0
+    assert recap["changed"] > 10
+
+
+def test_second_run_changes_nothing(dev_stack):
+    run = dev_stack.runs["second"]
+    assert run.returncode == 0, run.output[-5000:]
+    unexpected = [t for t in run.changed_tasks() if t not in MOTO_SECOND_RUN_EXCEPTIONS]
+    assert unexpected == [], f"second run changed: {unexpected}"
+    assert run.recap["changed"] == len(run.changed_tasks())
+
+
+def test_every_resource_carries_the_three_tags(vpc, subnets, groups, boto_session, names):
+    expected = {"Project": names["project"], "Environment": "dev", "ManagedBy": "devops.django"}
+
+    def tags(items):
+        return {t["Key"]: t["Value"] for t in items}
+
+    tagged = [vpc["Tags"], *[s["Tags"] for tier in subnets.values() for s in tier]]
+    tagged += [g["Tags"] for g in groups.values()]
+    ec2 = boto_session.client("ec2")
+    tagged += [
+        n["Tags"]
+        for n in ec2.describe_nat_gateways(
+            Filter=[
+                {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+                {"Name": "state", "Values": ["available"]},
+            ]
+        )["NatGateways"]
+    ]
+    rds = boto_session.client("rds")
+    db = rds.describe_db_instances(DBInstanceIdentifier=names["db"])["DBInstances"][0]
+    tagged.append(db["TagList"])
+    tagged.append(
+        boto_session.client("secretsmanager").describe_secret(SecretId=names["secret"])["Tags"]
+    )
+    asg = boto_session.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[names["asg"]]
+    )["AutoScalingGroups"][0]
+    tagged.append(asg["Tags"])
+    for item in tagged:
+        assert expected.items() <= tags(item).items(), tags(item)
+
+
+def test_subnets_span_two_azs_per_tier(subnets):
+    assert set(subnets) == {"public", "private", "database"}
+    for tier, found in subnets.items():
+        assert len({s["AvailabilityZone"] for s in found}) >= 2, tier
+        assert not any(s["MapPublicIpOnLaunch"] for s in found), tier
+
+
+def test_only_public_subnets_route_to_the_internet_gateway(vpc, subnets, boto_session):
+    tables = boto_session.client("ec2").describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    )["RouteTables"]
+    route_of = {}
+    for table in tables:
+        targets = {
+            r.get("GatewayId") or r.get("NatGatewayId")
+            for r in table["Routes"]
+            if r.get("DestinationCidrBlock") == PUBLIC
+        }
+        for assoc in table["Associations"]:
+            if assoc.get("SubnetId"):
+                route_of[assoc["SubnetId"]] = targets
+    for subnet in subnets["public"]:
+        assert any(t.startswith("igw-") for t in route_of[subnet["SubnetId"]])
+    for subnet in subnets["private"]:
+        assert all(t.startswith("nat-") for t in route_of[subnet["SubnetId"]])
+        assert route_of[subnet["SubnetId"]]
+    for subnet in subnets["database"]:
+        assert route_of[subnet["SubnetId"]] == set(), "database subnets must not reach the internet"
+
+
+def test_security_group_graph_is_exactly_as_designed(groups):
+    assert set(groups) == {"alb", "app", "db", "monitoring"}
+    role_of = {g["GroupId"]: role for role, g in groups.items()}
+    graph = set()
+    for role, group in groups.items():
+        for perm in group["IpPermissions"]:
+            assert perm["IpProtocol"] == "tcp", (role, perm)
+            assert perm["FromPort"] == perm["ToPort"], (role, perm)
+            for ip_range in perm.get("IpRanges", []):
+                graph.add((ip_range["CidrIp"], role, perm["FromPort"]))
+            for pair in perm.get("UserIdGroupPairs", []):
+                graph.add((role_of[pair["GroupId"]], role, perm["FromPort"]))
+            assert not perm.get("Ipv6Ranges"), (role, perm)
+    assert graph == {
+        (PUBLIC, "alb", 80),
+        (PUBLIC, "alb", 443),
+        ("alb", "app", 80),
+        ("monitoring", "app", 80),
+        ("monitoring", "app", 9100),
+        ("app", "db", 5432),
+    }
+    assert not any(port == 22 for _, _, port in graph)
+
+
+def test_database_is_private_encrypted_and_backed_up(boto_session, names, groups, subnets):
+    db = boto_session.client("rds").describe_db_instances(DBInstanceIdentifier=names["db"])[
+        "DBInstances"
+    ][0]
+    assert db["StorageEncrypted"] is True
+    assert db["PubliclyAccessible"] is False
+    assert db["MultiAZ"] is False  # dev
+    assert db["DeletionProtection"] is False  # dev
+    assert db["BackupRetentionPeriod"] >= 7
+    assert db["Engine"] == "postgres"
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [groups["db"]["GroupId"]]
+    assert {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]} == {
+        s["SubnetId"] for s in subnets["database"]
+    }
+
+
+def test_secret_exists_and_never_shows(dev_stack, boto_session, names):
+    value = json.loads(
+        boto_session.client("secretsmanager").get_secret_value(SecretId=names["secret"])[
+            "SecretString"
+        ]
+    )
+    password = value["password"]
+    assert len(password) == 32
+    for run in dev_stack.runs.values():
+        assert password not in run.output
+    template = boto_session.client("ec2").describe_launch_template_versions(
+        LaunchTemplateName=names["template"], Versions=["$Latest"]
+    )["LaunchTemplateVersions"][0]
+    user_data = base64.b64decode(template["LaunchTemplateData"]["UserData"]).decode()
+    assert password not in user_data
+    assert "secretsmanager get-secret-value" in user_data  # fetched at boot instead
+
+
+def test_endpoint_and_secret_arn_published_to_ssm(boto_session, names):
+    ssm = boto_session.client("ssm")
+    params = {
+        p["Name"].rsplit("/", 1)[-1]: p["Value"]
+        for p in ssm.get_parameters_by_path(Path=names["ssm"], Recursive=True)["Parameters"]
+    }
+    db = boto_session.client("rds").describe_db_instances(DBInstanceIdentifier=names["db"])[
+        "DBInstances"
+    ][0]
+    secret = boto_session.client("secretsmanager").describe_secret(SecretId=names["secret"])
+    assert params == {
+        "host": db["Endpoint"]["Address"],
+        "port": str(db["Endpoint"]["Port"]),
+        "name": "app",
+        "user": "app_admin",
+        "secret_arn": secret["ARN"],
+    }
+
+
+def test_launch_template_hardening(boto_session, names, groups):
+    ec2 = boto_session.client("ec2")
+    versions = ec2.describe_launch_template_versions(LaunchTemplateName=names["template"])[
+        "LaunchTemplateVersions"
+    ]
+    assert len(versions) == 1, "a rerun must not add a version"
+    data = versions[0]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    (root,) = data["BlockDeviceMappings"]
+    assert root["Ebs"]["Encrypted"] is True
+    assert root["Ebs"]["VolumeType"] == "gp3"
+    assert data["SecurityGroupIds"] == [groups["app"]["GroupId"]]
+    profile_name = data["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1]
+    iam = boto_session.client("iam")
+    profile = iam.get_instance_profile(InstanceProfileName=profile_name)["InstanceProfile"]
+    (role,) = profile["Roles"]
+    attached = [
+        p["PolicyName"]
+        for p in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    ]
+    assert attached == ["AmazonSSMManagedInstanceCore"]
+    policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="read-app-config")[
+        "PolicyDocument"
+    ]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    resources = {
+        s["Sid"]: s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        for s in policy["Statement"]
+    }
+    secret_arn = boto_session.client("secretsmanager").describe_secret(SecretId=names["secret"])[
+        "ARN"
+    ]
+    assert resources["ReadAppSecrets"] == [secret_arn]
+    assert all(
+        r.split(":parameter", 1)[1].startswith(names["ssm"].rsplit("/", 1)[0])
+        for r in resources["ReadAppParameters"]
+    )
+    assert {t["ResourceType"] for t in data["TagSpecifications"]} == {"instance", "volume"}
+
+
+def test_asg_in_private_subnets_behind_the_target_group(boto_session, names, subnets):
+    autoscaling = boto_session.client("autoscaling")
+    asg = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[names["asg"]])[
+        "AutoScalingGroups"
+    ][0]
+    assert set(asg["VPCZoneIdentifier"].split(",")) == {s["SubnetId"] for s in subnets["private"]}
+    assert asg["HealthCheckType"] == "ELB"
+    assert asg["HealthCheckGracePeriod"] == 300
+    assert (asg["MinSize"], asg["MaxSize"], asg["DesiredCapacity"]) == (1, 2, 1)
+    assert len(asg["Instances"]) == 1
+    assert asg["EnabledMetrics"]
+    (tg_arn,) = asg["TargetGroupARNs"]
+    tg = boto_session.client("elbv2").describe_target_groups(TargetGroupArns=[tg_arn])[
+        "TargetGroups"
+    ][0]
+    assert tg["HealthCheckPath"] == "/health/"
+    policies = autoscaling.describe_policies(AutoScalingGroupName=names["asg"])["ScalingPolicies"]
+    assert [
+        (
+            p["PolicyType"],
+            p["TargetTrackingConfiguration"]["PredefinedMetricSpecification"][
+                "PredefinedMetricType"
+            ],
+        )
+        for p in policies
+    ] == [("TargetTrackingScaling", "ASGAverageCPUUtilization")]
+
+
+def test_alb_in_public_subnets_with_http_listener(boto_session, names, subnets, groups):
+    elbv2 = boto_session.client("elbv2")
+    lb = elbv2.describe_load_balancers(Names=[names["prefix"]])["LoadBalancers"][0]
+    assert lb["Scheme"] == "internet-facing"
+    assert {az["SubnetId"] for az in lb["AvailabilityZones"]} == {
+        s["SubnetId"] for s in subnets["public"]
+    }
+    assert lb["SecurityGroups"] == [groups["alb"]["GroupId"]]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert [(x["Protocol"], x["Port"], x["DefaultActions"][0]["Type"]) for x in listeners] == [
+        ("HTTP", 80, "forward")
+    ]
+
+
+def test_alarms_watch_the_real_metrics(boto_session, names):
+    alarms = boto_session.client("cloudwatch").describe_alarms(
+        AlarmNamePrefix=names["prefix"] + "-"
+    )["MetricAlarms"]
+    watched = {
+        (a["Namespace"], a["MetricName"], tuple(sorted(d["Name"] for d in a["Dimensions"])))
+        for a in alarms
+    }
+    assert watched == {
+        ("AWS/EC2", "CPUUtilization", ("AutoScalingGroupName",)),
+        ("AWS/ApplicationELB", "UnHealthyHostCount", ("LoadBalancer", "TargetGroup")),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ("LoadBalancer",)),
+        ("AWS/RDS", "CPUUtilization", ("DBInstanceIdentifier",)),
+        ("AWS/RDS", "FreeStorageSpace", ("DBInstanceIdentifier",)),
+        ("AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier",)),
+    }
+    topic_arns = {arn for a in alarms for arn in a["AlarmActions"]}
+    assert len(topic_arns) == 1 and topic_arns.pop().endswith(f":{names['prefix']}-alarms")
+
+
+def test_aws_ec2_inventory_groups_the_asg_instances(dev_stack, boto_session, names, tmp_path):
+    config = yaml.safe_load((REPO / "inventories/dev/aws_ec2.yml").read_text())
+    config["filters"]["tag:Project"] = dev_stack.project
+    (tmp_path / "aws_ec2.yml").write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        ["ansible-inventory", "-i", str(tmp_path / "aws_ec2.yml"), "--list"],
+        env=dev_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    inventory = json.loads(proc.stdout)
+    asg = boto_session.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[names["asg"]]
+    )["AutoScalingGroups"][0]
+    instance_ids = {i["InstanceId"] for i in asg["Instances"]}
+    asg_group = "asg_" + names["asg"].replace("-", "_")
+    assert set(inventory[asg_group]["hosts"]) == instance_ids
+    assert set(inventory["role_app"]["hosts"]) == instance_ids
+    for instance_id in instance_ids:
+        hostvars = inventory["_meta"]["hostvars"][instance_id]
+        assert hostvars["ansible_host"] == instance_id
+        assert hostvars["ansible_connection"] == "amazon.aws.aws_ssm"
+
+
+def test_teardown_removes_everything(dev_stack, boto_session, names):
+    run = dev_stack.teardown()
+    dev_stack.torn_down = True
+    assert run.returncode == 0, run.output[-5000:]
+    assert tagged_leftovers(boto_session, dev_stack.project) == []
+    ec2 = boto_session.client("ec2")
+    assert (
+        ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": [dev_stack.project]}])["Vpcs"]
+        == []
+    )
+    dbs = boto_session.client("rds").describe_db_instances()["DBInstances"]
+    assert names["db"] not in [d["DBInstanceIdentifier"] for d in dbs]
+    secrets = boto_session.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)[
+        "SecretList"
+    ]
+    assert names["secret"] not in [s["Name"] for s in secrets]
+    assert (
+        boto_session.client("cloudwatch").describe_alarms(AlarmNamePrefix=names["prefix"] + "-")[
+            "MetricAlarms"
+        ]
+        == []
+    )
+    assert (
+        boto_session.client("ssm").get_parameters_by_path(Path=names["ssm"], Recursive=True)[
+            "Parameters"
+        ]
+        == []
+    )
+    iam_roles = [r["RoleName"] for r in boto_session.client("iam").list_roles()["Roles"]]
+    assert names["template"] not in iam_roles
