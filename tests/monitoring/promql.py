@@ -64,7 +64,9 @@ def render_rules(dest: Path, overrides: dict | None = None) -> Path:
 
     defaults = yaml.safe_load((PROMETHEUS_ROLE / "defaults/main.yml").read_text())
     variables = {**defaults, **(overrides or {})}
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(  # noqa: S701 - renders YAML for Prometheus, not HTML
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
     env.filters.setdefault("to_json", json.dumps)
     text = env.from_string(RULES_TEMPLATE.read_text()).render(
         ansible_managed="Rendered by tests/monitoring/promql.py", **variables
@@ -101,7 +103,9 @@ def dashboard_queries(path: Path) -> list[Query]:
             if not expr:
                 continue
             where = f"panel {panel.get('title', '?')!r} {target.get('refId', '?')}"
-            queries.append(Query(Path(path).name, where, substitute_grafana_variables(expr), "panel"))
+            queries.append(
+                Query(Path(path).name, where, substitute_grafana_variables(expr), "panel")
+            )
     for var in dashboard.get("templating", {}).get("list", []):
         if var.get("type") == "query":
             raw = var.get("query")

@@ -12,10 +12,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import promql  # tests/monitoring is on sys.path (rootdir-relative, no __init__.py)
 import pytest
 import yaml
-
-import promql  # tests/monitoring is on sys.path (rootdir-relative, no __init__.py)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
