@@ -324,6 +324,13 @@ def test_alarms_watch_the_real_metrics(boto_session, names):
     assert len(topic_arns) == 1 and topic_arns.pop().endswith(f":{names['prefix']}-alarms")
 
 
+def _plain(value):
+    """ansible-inventory --list marks inventory-plugin strings as {"__ansible_unsafe": "..."}."""
+    if isinstance(value, dict):
+        return value.get("__ansible_unsafe", {k: _plain(v) for k, v in value.items()})
+    return value
+
+
 def test_aws_ec2_inventory_groups_the_asg_instances(dev_stack, boto_session, names, tmp_path):
     config = yaml.safe_load((REPO / "inventories/dev/aws_ec2.yml").read_text())
     config["filters"]["tag:Project"] = dev_stack.project
@@ -345,9 +352,10 @@ def test_aws_ec2_inventory_groups_the_asg_instances(dev_stack, boto_session, nam
     assert set(inventory[asg_group]["hosts"]) == instance_ids
     assert set(inventory["role_app"]["hosts"]) == instance_ids
     for instance_id in instance_ids:
-        hostvars = inventory["_meta"]["hostvars"][instance_id]
+        hostvars = {k: _plain(v) for k, v in inventory["_meta"]["hostvars"][instance_id].items()}
         assert hostvars["ansible_host"] == instance_id
         assert hostvars["ansible_connection"] == "amazon.aws.aws_ssm"
+        assert hostvars["tags"]["Role"] == "app"
 
 
 def test_teardown_removes_everything(dev_stack, boto_session, names):
