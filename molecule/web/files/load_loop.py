@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bounded request loop for the release-switch tests (runs inside the host).
 
-    load_loop.py OUT.json STOP_FILE [--max-seconds 120] [--max-requests 20000] [--threads 4]
+    load_loop.py OUT.json STOP_FILE [--max-seconds 120] [--max-requests 20000] [--threads 2] [--pause 0.01]
 
 Each thread requests the URLs in turn (keep-alive off: every request is a new connection
 through nginx) until STOP_FILE exists, the time or the request budget is spent. Writes
@@ -27,7 +27,9 @@ def main() -> None:
     parser.add_argument("stop_file")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    # A pause between requests keeps the loop from starving the deploy of CPU.
+    parser.add_argument("--pause", type=float, default=0.01)
     args = parser.parse_args()
 
     lock = threading.Lock()
@@ -61,6 +63,7 @@ def main() -> None:
                     state["failures"] += 1
                     if len(failures) < 20:
                         failures.append(detail)
+            time.sleep(args.pause)
 
     threads = [threading.Thread(target=worker) for _ in range(args.threads)]
     started = time.monotonic()
