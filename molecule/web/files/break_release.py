@@ -33,8 +33,9 @@ def break_wheel(src: Path, dest: Path) -> None:
     for line in files[record_name].decode().splitlines():
         name = line.split(",", 1)[0]
         if name == TARGET:
-            line = f"{name},{record_hash(files[name])},{len(files[name])}"
-        lines.append(line)
+            lines.append(f"{name},{record_hash(files[name])},{len(files[name])}")
+        else:
+            lines.append(line)
     files[record_name] = ("\n".join(lines) + "\n").encode()
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, data in files.items():

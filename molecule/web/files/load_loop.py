@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bounded request loop for the release-switch tests (runs inside the host).
 
-    load_loop.py OUT.json STOP_FILE [--max-seconds 120] [--max-requests 20000] [--threads 2] [--pause 0.01]
+    load_loop.py OUT.json STOP_FILE [--max-seconds 120] [--max-requests 20000]
+                 [--threads 2] [--pause 0.01]
 
 Each thread requests the URLs in turn (keep-alive off: every request is a new connection
 through nginx) until STOP_FILE exists, the time or the request budget is spent. Writes

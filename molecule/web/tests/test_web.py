@@ -29,8 +29,12 @@ def release_id(name: str) -> str:
 
 
 def host_ip(host) -> str:
-    return host.ansible.get_variables()["ansible_host"] if False else host.check_output(
-        "ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1"
+    return (
+        host.ansible.get_variables()["ansible_host"]
+        if False
+        else host.check_output(
+            "ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1"
+        )
     )
 
 
@@ -55,12 +59,13 @@ def deploy(*extra: str) -> subprocess.CompletedProcess:
 
 def run_under_load(host, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
     """Deploy while load_loop.py hits /health/ and /notes/ through nginx; return both results."""
-    out, stop = "/var/tmp/web-load.json", "/var/tmp/web-load.stop"
+    out, stop = "/var/lib/web-load.json", "/var/lib/web-load.stop"  # on the host, root-only
     host.run(f"rm -f {out} {stop}")
     host.run_expect(
         [0],
         "systemd-run --unit=web-load-$(date +%s) --collect --quiet "
-        f"/usr/bin/python3 /usr/local/bin/load_loop.py {out} {stop} --max-seconds 200 --max-requests 40000 --threads 2",
+        f"/usr/bin/python3 /usr/local/bin/load_loop.py {out} {stop} "
+        "--max-seconds 200 --max-requests 40000 --threads 2",
     )
     time.sleep(3)
     result = deploy(*extra)
@@ -120,7 +125,9 @@ def test_admin_login_page_renders(http):
 
 def test_unknown_host_is_refused_but_health_answers_for_the_instance_ip(host, http):
     ip = host_ip(host)
-    assert http(f"{BASE}/notes/", headers={"Host": "evil.example"}).status == 0, "444: closed, no answer"
+    assert http(f"{BASE}/notes/", headers={"Host": "evil.example"}).status == 0, (
+        "444: closed, no answer"
+    )
     assert http(f"http://{ip}/admin/login/").status == 0, "instance IP as Host: only the probes"
     health = http(f"http://{ip}/health/")
     assert health.status == 200
@@ -132,7 +139,9 @@ def test_metrics_and_stub_status_only_from_monitoring_cidrs(host, http):
     assert http(f"{BASE}/metrics", headers=LOCAL).status == 403
     assert http(f"{BASE}/nginx_status", headers=LOCAL).status == 403
     spoofed = {**LOCAL, "X-Forwarded-For": ip}  # 127.0.0.1 is a trusted proxy here
-    assert http(f"{BASE}/metrics", headers=spoofed).status == 403, "XFF never grants monitoring access"
+    assert http(f"{BASE}/metrics", headers=spoofed).status == 403, (
+        "XFF never grants monitoring access"
+    )
     metrics = http(f"http://{ip}/metrics")
     assert metrics.status == 200
     assert "django_http_requests_total" in metrics.body
@@ -146,7 +155,12 @@ def test_client_ip_taken_from_trusted_proxy_only(host, http):
     xff = {**LOCAL, "X-Forwarded-For": "203.0.113.7"}
     assert http(f"{BASE}/health/?p={trusted_probe}", headers=xff).status == 200
     ip = host_ip(host)
-    assert http(f"http://{ip}/health/?p={untrusted_probe}", headers={"X-Forwarded-For": "203.0.113.8"}).status == 200
+    assert (
+        http(
+            f"http://{ip}/health/?p={untrusted_probe}", headers={"X-Forwarded-For": "203.0.113.8"}
+        ).status
+        == 200
+    )
     log = host.check_output("tail -n 200 /var/log/nginx/access.log")
     trusted_line = next(line for line in log.splitlines() if trusted_probe in line)
     untrusted_line = next(line for line in log.splitlines() if untrusted_probe in line)
@@ -180,7 +194,10 @@ def test_env_values_reach_the_app_verbatim(host):
     pid = host.check_output(f"systemctl show -p MainPID --value {APP}.service")
     with host.sudo():
         environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
-    assert "MOLECULE_ENV_PROBE=quote\" dollar$HOME back\\slash `tick` 'single' %percent" in environ.splitlines()
+    assert (
+        "MOLECULE_ENV_PROBE=quote\" dollar$HOME back\\slash `tick` 'single' %percent"
+        in environ.splitlines()
+    )
 
 
 def test_service_user_and_processes(host):
