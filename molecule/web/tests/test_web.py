@@ -175,6 +175,18 @@ def test_nginx_config_is_valid_and_default_site_removed(host):
     assert "keepalive 32;" in dump
 
 
+def test_site_checker_refuses_a_broken_site(host):
+    """The role's `validate:` command: a broken site never replaces the live one."""
+    with host.sudo():
+        assert host.run("nginx-check-site /etc/nginx/sites-available/django.conf").rc == 0
+        broken = "/root/bad.conf"
+        host.run_expect([0], f"printf 'server {{ listen 81; no_such_directive on; }}' > {broken}")
+        bad = host.run(f"nginx-check-site {broken}")
+        host.run(f"rm -f {broken}")
+    assert bad.rc != 0
+    assert "no_such_directive" in bad.stderr
+
+
 # --- the service and its secrets -----------------------------------------------------
 
 
