@@ -22,7 +22,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-app=$here/app
+# APP_SRC builds from another copy of the sources (tests build deliberately broken releases).
+app=${APP_SRC:-$here/app}
 venv=$here/.cache/app-venv
 wheel_cache=$here/.cache/app-wheels
 out=$here/build/app
