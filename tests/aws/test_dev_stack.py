@@ -114,6 +114,76 @@ def test_every_resource_carries_the_three_tags(vpc, subnets, groups, boto_sessio
         assert expected.items() <= tags(item).items(), tags(item)
 
 
+def test_the_other_resources_carry_the_three_tags(vpc, boto_session, names):
+    expected = {"Project": names["project"], "Environment": "dev", "ManagedBy": "devops.django"}
+    ec2, elbv2, iam = (boto_session.client(n) for n in ("ec2", "elbv2", "iam"))
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    found: dict[str, list] = {}
+    (igw,) = ec2.describe_internet_gateways(
+        Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}]
+    )["InternetGateways"]
+    found["igw"] = igw["Tags"]
+    for table in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]:
+        if not any(a.get("Main") for a in table["Associations"]):
+            found[table["RouteTableId"]] = table["Tags"]
+    nats = ec2.describe_nat_gateways(Filter=[*in_vpc, {"Name": "state", "Values": ["available"]}])
+    allocations = [a["AllocationId"] for n in nats["NatGateways"] for a in n["NatGatewayAddresses"]]
+    for address in ec2.describe_addresses(AllocationIds=allocations)["Addresses"]:
+        found[address["AllocationId"]] = address["Tags"]
+    (template,) = ec2.describe_launch_templates(LaunchTemplateNames=[names["template"]])[
+        "LaunchTemplates"
+    ]
+    # describe_tags: moto's describe_launch_templates omits tags added with CreateTags.
+    found["launch template"] = ec2.describe_tags(
+        Filters=[{"Name": "resource-id", "Values": [template["LaunchTemplateId"]]}]
+    )["Tags"]
+    lb = elbv2.describe_load_balancers(Names=[names["prefix"]])["LoadBalancers"][0]
+    tg = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"][0]
+    for desc in elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"], tg["TargetGroupArn"]])[
+        "TagDescriptions"
+    ]:
+        found[desc["ResourceArn"]] = desc["Tags"]
+    found["iam role"] = iam.list_role_tags(RoleName=names["template"])["Tags"]
+    # get_instance_profile, not list_instance_profile_tags: moto lacks the latter.
+    found["instance profile"] = iam.get_instance_profile(InstanceProfileName=names["template"])[
+        "InstanceProfile"
+    ]["Tags"]
+    rds = boto_session.client("rds")
+    (subnet_group,) = rds.describe_db_subnet_groups(DBSubnetGroupName=names["prefix"])[
+        "DBSubnetGroups"
+    ]
+    found["db subnet group"] = rds.list_tags_for_resource(
+        ResourceName=subnet_group["DBSubnetGroupArn"]
+    )["TagList"]
+    ssm = boto_session.client("ssm")
+    for param in ssm.get_parameters_by_path(Path=names["ssm"], Recursive=True)["Parameters"]:
+        found[param["Name"]] = ssm.list_tags_for_resource(
+            ResourceType="Parameter", ResourceId=param["Name"]
+        )["TagList"]
+    sns = boto_session.client("sns")
+    topic = next(
+        t["TopicArn"]
+        for t in sns.list_topics()["Topics"]
+        if t["TopicArn"].endswith(f":{names['prefix']}-alarms")
+    )
+    found["topic"] = sns.list_tags_for_resource(ResourceArn=topic)["Tags"]
+    asg = boto_session.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[names["asg"]]
+    )["AutoScalingGroups"][0]
+    for reservation in ec2.describe_instances(
+        InstanceIds=[i["InstanceId"] for i in asg["Instances"]]
+    )["Reservations"]:
+        for instance in reservation["Instances"]:
+            found[instance["InstanceId"]] = instance["Tags"]
+    assert len(found) >= 15
+    untagged = {
+        name: tags
+        for name, tags in found.items()
+        if not expected.items() <= {t["Key"]: t["Value"] for t in tags}.items()
+    }
+    assert untagged == {}
+
+
 def test_subnets_span_two_azs_per_tier(subnets):
     assert set(subnets) == {"public", "private", "database"}
     for tier, found in subnets.items():
