@@ -1,0 +1,242 @@
+"""The whole local stack: site.yml idempotence, serving through the load balancer,
+rolling release under load, the broken-release drill, faults, and monitoring."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from .conftest import (
+    APP_IPS,
+    LB,
+    PROMETHEUS,
+    REPO,
+    LoadLoop,
+    docker,
+    get,
+    host_get,
+    playbook,
+    release_of,
+    run,
+    unit_pid,
+    wait_for,
+)
+
+sys.path.insert(0, str(REPO / "tests/monitoring"))
+import promql  # tests/monitoring is not a package
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+BROKEN_MIGRATION = '''
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    """Drill: a release whose migration is not applied fails /ready/ (pending migration)."""
+
+    dependencies = [("notes", "0001_initial")]
+    operations = [
+        migrations.AddField(
+            "note", "drill_marker", models.CharField(max_length=8, default="", blank=True)
+        ),
+    ]
+'''
+
+
+def build_release(tmp_path: Path, version: str, broken: bool = False) -> dict:
+    src = tmp_path / f"app-{version}"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    shutil.copytree(REPO / "app", src, ignore=ignore)
+    if broken:
+        (src / "notes/migrations/0002_drill_marker.py").write_text(BROKEN_MIGRATION)
+    out = tmp_path / f"release-{version}"
+    cmd = ["scripts/app-artifact.sh", "--out", str(out), "--version", version]
+    built = run(cmd, APP_SRC=str(src))
+    assert built.rc == 0, built.output[-3000:]
+    release = json.loads((out / "release.json").read_text())
+    release["dir"] = str(out)
+    return release
+
+
+def test_second_site_run_changes_nothing(stack):
+    changed = stack["second"].changed()
+    assert set(changed) >= {"localhost", "lb", "app1", "app2", "db", "mon"}, changed
+    assert all(n == 0 for n in changed.values()), changed
+
+
+def test_serves_through_the_load_balancer():
+    status, headers, body = get(f"{LB}/health/")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, _, body = get(f"{LB}/ready/")
+    assert status == 200, body
+    assert json.loads(body)["status"] == "ready"
+    status, _, page = get(f"{LB}/notes/")
+    assert status == 200
+    assert "<html" in page.lower()
+    css = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page)
+    assert css, "the list page links a hashed stylesheet"
+    status, headers, _ = get(LB + css.group(1))
+    assert status == 200
+    cache = headers.get("Cache-Control") or headers.get("cache-control", "")
+    assert "max-age=31536000" in cache or "immutable" in cache, cache
+    # Both hosts are in rotation.
+    releases = {release_of(host) for host in APP_IPS}
+    assert len(releases) == 1
+
+
+def test_prometheus_sees_every_target_and_dashboards_have_data(tmp_path):
+    def all_up():
+        status, _, body = get(f"{PROMETHEUS}/api/v1/targets")
+        if status != 200:
+            return None
+        targets = json.loads(body)["data"]["activeTargets"]
+        jobs = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in targets}
+        return jobs if len(jobs) >= 5 and all(h == "up" for h in jobs.values()) else None
+
+    jobs = wait_for(all_up, 120, interval=2, what="every Prometheus target up")
+    assert {job for job, _ in jobs} >= {"prometheus", "node", "django"}
+    # Some traffic, so rate() panels have samples in their window.
+    for _ in range(60):
+        get(f"{LB}/notes/")
+    time.sleep(25)
+
+    def query(expr: str) -> dict:
+        _, _, body = get(f"{PROMETHEUS}/api/v1/query?{urlencode({'query': expr})}", timeout=10)
+        return json.loads(body)
+
+    rules = promql.render_rules(tmp_path / "rules.yml")
+    queries = promql.all_dashboard_queries() + promql.rule_queries(rules)
+    result = promql.check_queries(queries, query)
+    assert result.ok, "\n".join(result.invalid + result.empty)
+    print(f"\n{result.checked} dashboard/rule queries valid; panels all returned series")
+
+
+def test_release_under_load(tmp_path):
+    release = build_release(tmp_path, "0.2.0")
+    with LoadLoop() as load:
+        time.sleep(2)
+        deployed = playbook(
+            "deploy.yml", "-e", "deploy_build=false", "-e", f"deploy_artifact_dir={release['dir']}"
+        )
+        time.sleep(2)
+    assert deployed.rc == 0, deployed.output[-5000:]
+    print(f"\nrelease under load: {load.total} requests, {len(load.errors)} errors")
+    print(f"deploy.yml took {deployed.seconds:.0f}s")
+    assert load.total > 100
+    assert load.errors == [], load.errors[:10]
+    for host in APP_IPS:
+        assert release_of(host) == release["release_id"]
+
+
+def test_broken_release_drill(tmp_path):
+    before = {host: release_of(host) for host in APP_IPS}
+    broken = build_release(tmp_path, "0.3.0", broken=True)
+    with LoadLoop() as load:
+        time.sleep(2)
+        drill = playbook(
+            "deploy.yml",
+            "-e", "deploy_build=false",
+            "-e", f"deploy_artifact_dir={broken['dir']}",
+            # The migration is deliberately not applied: /ready/ reports it pending.
+            "-e", "django_app_run_migrations=false",
+            "-e", "deploy_ready_retries=5",
+        )  # fmt: skip
+        time.sleep(2)
+    print(f"\ndrill: {load.total} requests, {len(load.errors)} errors, {drill.seconds:.0f}s")
+    assert drill.rc != 0, "the rollout must stop"
+    assert "was rolled back to" in drill.output
+    assert re.search(r"app1\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1", drill.output)
+    assert not re.search(r"^app2\s+:", drill.output, re.M), "app2 was never touched"
+    assert {host: release_of(host) for host in APP_IPS} == before
+    listing = docker("exec", "dd-local-app2", "ls", "/srv/sampleapp/releases").stdout
+    assert broken["release_id"] not in listing
+    assert load.errors == [], load.errors[:10]
+    status, _, _ = get(f"{LB}/ready/")
+    assert status == 200
+
+
+def test_troubleshoot_gives_a_verdict_per_host_and_names_the_fault():
+    healthy = playbook("troubleshoot.yml")
+    assert healthy.rc == 0, healthy.output[-3000:]
+    for host in APP_IPS:
+        assert f"VERDICT {host}: OK" in healthy.output
+    env_file = "/etc/sampleapp/env"
+    secret = docker("exec", "dd-local-app2", "sed", "-n", "s/^DB_PASSWORD=//p", env_file)
+    password = secret.stdout.strip().strip("'\"")
+    assert len(password) >= 16
+    docker("exec", "dd-local-app2", "systemctl", "stop", "nginx.service")
+    try:
+        faulty = playbook("troubleshoot.yml", "--limit", "app2", "-v")
+    finally:
+        docker("exec", "dd-local-app2", "systemctl", "start", "nginx.service")
+    assert faulty.rc == 0, faulty.output[-3000:]
+    assert "VERDICT app2: PROBLEM" in faulty.output
+    assert "unit not active: nginx.service" in faulty.output
+    assert "DB_PASSWORD" in faulty.output, "the env file's keys are listed"
+    assert password not in faulty.output, "never its values"
+    wait_for(lambda: host_get("app2", "/health/")[0] == 200, 30, what="nginx back on app2")
+
+
+def _alert_state(name: str) -> str | None:
+    _, _, body = get(f"{PROMETHEUS}/api/v1/alerts")
+    for alert in json.loads(body)["data"]["alerts"]:
+        if alert["labels"]["alertname"] == name:
+            return alert["state"]
+    return None
+
+
+def test_database_down_fails_readiness_not_liveness():
+    docker("exec", "dd-local-db", "systemctl", "stop", "postgresql@15-main")
+    try:
+        for host in APP_IPS:
+            status, _, body = host_get(host, "/ready/")
+            assert status == 503, f"{host}: {status} {body}"
+            assert json.loads(body)["reason"] == "database unavailable"
+            assert host_get(host, "/health/")[0] == 200
+        state = wait_for(
+            lambda: _alert_state("DjangoNotReady"), 90, interval=2, what="DjangoNotReady pending"
+        )
+        assert state in ("pending", "firing")
+    finally:
+        docker("exec", "dd-local-db", "systemctl", "start", "postgresql@15-main")
+    wait_for(lambda: get(f"{LB}/ready/")[0] == 200, 60, what="/ready/ after PostgreSQL restarts")
+
+
+def test_killed_gunicorn_master_is_restarted_by_systemd():
+    unit = "sampleapp.service"
+    pid = unit_pid("dd-local-app1", unit)
+    assert pid not in ("", "0")
+    docker("exec", "dd-local-app1", "kill", "-9", pid)
+    started = time.monotonic()
+
+    def serving_again():
+        new = unit_pid("dd-local-app1", unit)
+        ok = host_get("app1", "/health/")[0] == 200
+        return new not in ("", "0", pid) and ok
+
+    wait_for(serving_again, 30, what="gunicorn back under a new PID")
+    print(f"\ngunicorn master killed: serving again after {time.monotonic() - started:.1f}s")
+
+
+def test_stopped_app_host_is_routed_around():
+    docker("stop", "-t", "5", "dd-local-app2")
+    try:
+        # After the health check thresholds (interval 5s x 2 failures) plus a margin,
+        # every request through the load balancer lands on app1.
+        time.sleep(14)
+        with LoadLoop(max_seconds=10, max_requests=2000) as load:
+            time.sleep(10)
+        assert load.total > 50
+        assert load.errors == [], load.errors[:10]
+    finally:
+        docker("start", "dd-local-app2")
+    wait_for(
+        lambda: host_get("app2", "/ready/")[0] == 200, 120, interval=2, what="app2 ready again"
+    )
