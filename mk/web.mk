@@ -14,7 +14,7 @@ web-molecule: setup app-venv ## Molecule scenario `web` alone (converge, idempot
 	@scripts/molecule.sh test web
 
 # Own scenario (web-bench) so it can run beside `make test`; destroyed afterwards.
-bench-web: setup app-venv ## Benchmark: ours vs seed baseline vs direct gunicorn (wrk, ~5 min) -> docs/benchmarks.md
+bench-web: setup app-venv ## Benchmark: ours vs seed baseline vs direct gunicorn (3 min of wrk after a fresh converge) -> docs/benchmarks.md
 	@rc=0; scripts/molecule.sh converge web-bench && \
 	BENCH_WEB_DURATION=$(BENCH_WEB_DURATION) scripts/molecule.sh side-effect web-bench || rc=$$?; \
 	scripts/molecule.sh destroy web-bench >/dev/null 2>&1 || true; exit $$rc
