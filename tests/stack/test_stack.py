@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 
 from .conftest import (
     APP_IPS,
+    ENV,
     LB,
     PROMETHEUS,
     REPO,
@@ -240,3 +242,40 @@ def test_stopped_app_host_is_routed_around():
     wait_for(
         lambda: host_get("app2", "/ready/")[0] == 200, 120, interval=2, what="app2 ready again"
     )
+
+
+def test_bake_ami_up_to_the_ssm_session_moto_lacks():
+    """bake_ami.yml on moto: builder launched, image registered, new launch template
+    version on it, builder terminated. The host roles over SSM are skipped
+    (bake_configure=false): moto has no SSM sessions (the one call it lacks here)."""
+
+    def client(name):
+        return boto3.client(
+            name,
+            endpoint_url=ENV["LOCAL_MOTO_URL"],
+            region_name="eu-west-1",
+            aws_access_key_id=ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=ENV["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    ec2 = client("ec2")
+    name = "notes-local-app-0.9.0"
+    baked = playbook("bake_ami.yml", "-e", "bake_configure=false", "-e", "bake_release=0.9.0")
+    assert baked.rc == 0, baked.output[-5000:]
+    images = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])
+    assert len(images["Images"]) == 1
+    image = images["Images"][0]
+    tags = {t["Key"]: t["Value"] for t in image.get("Tags", [])}
+    assert tags["Project"] == "notes" and tags["ManagedBy"] == "devops.django"
+    versions = ec2.describe_launch_template_versions(
+        LaunchTemplateName="notes-local-app", Versions=["$Latest"]
+    )["LaunchTemplateVersions"]
+    assert versions[0]["LaunchTemplateData"]["ImageId"] == image["ImageId"]
+    builders = ec2.describe_instances(
+        Filters=[
+            {"Name": "tag:Role", "Values": ["bake-builder"]},
+            {"Name": "tag:Project", "Values": ["notes"]},
+        ]
+    )
+    states = {i["State"]["Name"] for r in builders["Reservations"] for i in r["Instances"]}
+    assert states == {"terminated"}, states
