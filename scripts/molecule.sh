@@ -25,6 +25,9 @@ dump_journals() {
 
 start=$(date +%s)
 if [ "$action" = test ]; then
+  # `--destroy never` also skips the sequence's first destroy: clear leftovers ourselves,
+  # or a container from an earlier run would be reused without create/prepare.
+  molecule destroy -s "$scenario" >/dev/null 2>&1 || true
   if ! molecule test -s "$scenario" --destroy never; then
     dump_journals
     molecule destroy -s "$scenario" >/dev/null 2>&1 || true
