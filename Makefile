@@ -20,7 +20,7 @@ MOLECULE_SCENARIOS :=
 
 -include mk/*.mk
 
-.PHONY: help setup setup-apt setup-venv lint test test-quick local local-down collection-build molecule
+.PHONY: help setup setup-apt setup-venv lint test test-quick test-slow local local-down collection-build molecule
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -49,11 +49,25 @@ collection-build: setup-venv ## ansible-galaxy collection build into build/
 test-quick: lint collection-build $(QUICK_TARGETS) ## Lint + unit tests (minutes)
 	@echo "test-quick: OK ($(QUICK_TARGETS))"
 
-molecule: setup ## Every Molecule scenario (MOLECULE_SCENARIOS)
+molecule: setup ## Every Molecule scenario (MOLECULE_SCENARIOS), one after another
 	@for s in $(MOLECULE_SCENARIOS); do scripts/molecule.sh test "$$s"; done
 
-test: test-quick molecule $(TEST_TARGETS) ## Everything: lint, unit, Molecule, moto, stack
-	@echo "test: OK"
+test-slow: setup ## The slower suites (TEST_TARGETS), one after another, each timed
+	@for t in $(TEST_TARGETS); do \
+	  start=$$(date +%s); $(MAKE) --no-print-directory "$$t"; \
+	  echo "$$t passed in $$(( $$(date +%s) - start ))s"; \
+	done
+
+# Two streams at once: the Molecule scenarios and the slower suites (moto, the stack)
+# use different containers, networks and ports, and each mostly keeps one core busy.
+# Lines carry their stream's name; each stream stops at its first failure.
+test: setup test-quick ## Everything: lint, unit, Molecule, moto, the stack end to end
+	@start=$$(date +%s); \
+	( $(MAKE) --no-print-directory molecule 2>&1 | sed -u 's/^/[molecule] /' ) & m=$$!; \
+	( $(MAKE) --no-print-directory test-slow 2>&1 | sed -u 's/^/[slow] /' ) & t=$$!; \
+	rc=0; wait $$m || rc=1; wait $$t || rc=1; \
+	echo "molecule + slow suites: $$(( $$(date +%s) - start ))s"; \
+	if [ $$rc != 0 ]; then echo "test: FAILED"; exit 1; fi; echo "test: OK"
 
 local: setup ## The whole stack on this machine (moto + containers)
 	@scripts/local.sh up
