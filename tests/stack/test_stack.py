@@ -147,13 +147,16 @@ def test_broken_release_drill(tmp_path):
             "-e", "deploy_build=false",
             "-e", f"deploy_artifact_dir={broken['dir']}",
             # The migration is deliberately not applied: /ready/ reports it pending.
-            "-e", "django_app_run_migrations=false",
+            "-e", '{"django_app_run_migrations": false}',
             "-e", "deploy_ready_retries=5",
         )  # fmt: skip
         time.sleep(2)
     print(f"\ndrill: {load.total} requests, {len(load.errors)} errors, {drill.seconds:.0f}s")
     assert drill.rc != 0, "the rollout must stop"
-    assert "was rolled back to" in drill.output
+    stop = re.search(r"Release \S+ failed on app1.*?run deploy.yml again", drill.output, re.S)
+    assert stop, drill.output[-4000:]
+    # The broken release was switched to (its check passes), then failed /ready/.
+    assert "was rolled back to" in stop.group(0), stop.group(0)
     assert re.search(r"app1\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1", drill.output)
     assert not re.search(r"^app2\s+:", drill.output, re.M), "app2 was never touched"
     assert {host: release_of(host) for host in APP_IPS} == before
