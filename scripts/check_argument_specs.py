@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-ROLES = Path(__file__).resolve().parent.parent / "collections/ansible_collections/devops/django/roles"
+REPO = Path(__file__).resolve().parent.parent
+ROLES = REPO / "collections/ansible_collections/devops/django/roles"
 
 
 def check_role(role: Path) -> list[str]:
@@ -44,16 +45,14 @@ def check_role(role: Path) -> list[str]:
         if opt.get("required"):
             continue
         if var not in public_defaults:
-            problems.append(f"{name}: {var} is in argument_specs but has no value in defaults/main.yml")
+            problems.append(f"{name}: {var} is in argument_specs but not in defaults/main.yml")
         elif "default" in opt and opt["default"] != public_defaults[var]:
-            problems.append(
-                f"{name}: {var} default differs: spec {opt['default']!r} vs defaults {public_defaults[var]!r}"
-            )
+            spec_default, value = opt["default"], public_defaults[var]
+            problems.append(f"{name}: {var} default differs: spec {spec_default!r} vs {value!r}")
     if readme.is_file():
         text = readme.read_text()
-        problems.extend(
-            f"{name}: README.md does not document {var}" for var in sorted(options) if var not in text
-        )
+        missing = [var for var in sorted(options) if var not in text]
+        problems.extend(f"{name}: README.md does not document {var}" for var in missing)
     return problems
 
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - http://127.0.0.1 only
                 return
         except OSError:
             time.sleep(0.2)
@@ -85,7 +86,6 @@ def aws_env(moto_endpoint) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def boto_session(aws_env):
     """A boto3 session bound to the moto server; use `.client(name)`."""
-    import boto3
 
     class _Session:
         def client(self, name: str):

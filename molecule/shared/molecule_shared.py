@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -50,7 +51,7 @@ class Response:
         return json.loads(self.body)
 
 
-def http_request(host, url: str, method: str = "GET", headers=None, data=None, timeout=10):
+def http_request(host, url: str, *, method: str = "GET", headers=None, data=None, timeout=10):
     """Run one HTTP request from inside `host`; status 0 means no HTTP answer."""
     payload = json.dumps(
         {"url": url, "method": method, "headers": headers or {}, "data": data, "timeout": timeout}
@@ -87,3 +88,16 @@ def pytest_runtest_makereport(item, call):
         return
     report.sections.append(("failed units", failed or "(none)"))
     report.sections.append(("journalctl -n 80", journal))
+
+
+def unit_property(host, unit: str, prop: str) -> str:
+    """One systemd property of `unit` on the host (`systemctl show -p PROP --value`)."""
+    return host.check_output(f"systemctl show -p {prop} --value {unit}")
+
+
+def exposure_score(host, unit: str) -> tuple[float, str]:
+    """`systemd-analyze security` overall exposure of `unit` (0 best, 10 worst) and its line."""
+    out = host.check_output(f"systemd-analyze security {unit} --no-pager | tail -n 1")
+    match = re.search(r"exposure level.*?:\s*([0-9.]+)", out)
+    assert match, f"no exposure level in: {out}"
+    return float(match.group(1)), out

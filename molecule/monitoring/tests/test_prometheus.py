@@ -7,6 +7,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from molecule_shared import unit_property
 
 testinfra_hosts = ["monitoring-mon"]
 API = "http://127.0.0.1:9090/api/v1"
@@ -49,7 +50,7 @@ def test_service_runs_as_nologin_user(host):
     ],
 )
 def test_unit_hardening(host, prop, expected):
-    assert host.check_output(f"systemctl show -p {prop} --value prometheus") == expected
+    assert unit_property(host, "prometheus", prop) == expected
 
 
 def test_flags_from_variables(host):

@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from molecule_shared import exposure_score, unit_property
 
 SERVICE = "node_exporter"
 METRICS = "http://127.0.0.1:9100/metrics"
@@ -68,7 +69,8 @@ def test_basic_auth_is_enforced_on_binary_host(host, http):
 def test_textfile_collector_exports_prom_files(host, http):
     path = "/var/lib/node_exporter/textfile/molecule_probe.prom"
     with host.sudo():
-        host.run_expect([0], f"printf 'molecule_probe_value 42\\n' > {path}.tmp && mv {path}.tmp {path}")
+        write = f"printf 'molecule_probe_value 42\\n' > {path}.tmp && mv {path}.tmp {path}"
+        host.run_expect([0], write)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -100,10 +102,9 @@ def test_textfile_collector_exports_prom_files(host, http):
     ],
 )
 def test_unit_hardening(host, prop, expected):
-    assert host.check_output(f"systemctl show -p {prop} --value {SERVICE}") == expected
+    assert unit_property(host, SERVICE, prop) == expected
 
 
 def test_exposure_score_is_low(host):
-    out = host.check_output(f"systemd-analyze security {SERVICE} --no-pager | tail -n 1")
-    score = float(re.search(r"exposure level.*?:\s*([0-9.]+)", out).group(1))
-    assert score <= 2.5, out
+    score, line = exposure_score(host, SERVICE)
+    assert score <= 2.5, line

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from molecule_shared import exposure_score, unit_property
 
 APP = "sampleapp"
 BASE = "http://127.0.0.1"
@@ -244,7 +245,7 @@ def test_socket_activation(host):
     ],
 )
 def test_unit_hardening(host, prop, expected):
-    assert host.check_output(f"systemctl show -p {prop} --value {APP}.service") == expected
+    assert unit_property(host, f"{APP}.service", prop) == expected
 
 
 def test_address_families_are_restricted(host):
@@ -253,9 +254,8 @@ def test_address_families_are_restricted(host):
 
 
 def test_exposure_score_is_low(host):
-    out = host.check_output(f"systemd-analyze security {APP}.service --no-pager | tail -n 1")
-    score = float(re.search(r"exposure level.*?:\s*([0-9.]+)", out).group(1))
-    assert score <= 2.0, out
+    score, line = exposure_score(host, f"{APP}.service")
+    assert score <= 2.0, line
 
 
 def test_app_cannot_write_its_code(host):
