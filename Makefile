@@ -17,10 +17,12 @@ COLLECTION := collections/ansible_collections/devops/django
 QUICK_TARGETS :=
 TEST_TARGETS :=
 MOLECULE_SCENARIOS :=
+# Slower suites that run in the Molecule stream, after the scenarios (balances the streams).
+MOLECULE_STREAM_TARGETS :=
 
 -include mk/*.mk
 
-.PHONY: help setup setup-apt setup-venv lint test test-quick test-slow local local-down collection-build molecule
+.PHONY: help setup setup-apt setup-venv lint test test-quick test-slow test-molecule-stream local local-down collection-build molecule
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -52,18 +54,24 @@ test-quick: lint collection-build $(QUICK_TARGETS) ## Lint + unit tests (minutes
 molecule: setup ## Every Molecule scenario (MOLECULE_SCENARIOS), one after another
 	@for s in $(MOLECULE_SCENARIOS); do scripts/molecule.sh test "$$s"; done
 
-test-slow: setup ## The slower suites (TEST_TARGETS), one after another, each timed
-	@for t in $(TEST_TARGETS); do \
+# $(call run_timed,targets): make each target in turn and print its time; stop at the first failure.
+run_timed = for t in $(1); do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory "$$t"; \
 	  echo "$$t passed in $$(( $$(date +%s) - start ))s"; \
 	done
+
+test-slow: setup ## The slower suites (TEST_TARGETS), one after another, each timed
+	@$(call run_timed,$(TEST_TARGETS))
+
+test-molecule-stream: molecule ## The Molecule scenarios, then MOLECULE_STREAM_TARGETS
+	@$(call run_timed,$(MOLECULE_STREAM_TARGETS))
 
 # Two streams at once: the Molecule scenarios and the slower suites (moto, the stack)
 # use different containers, networks and ports, and each mostly keeps one core busy.
 # Lines carry their stream's name; each stream stops at its first failure.
 test: setup test-quick ## Everything: lint, unit, Molecule, moto, the stack end to end
 	@start=$$(date +%s); \
-	( $(MAKE) --no-print-directory molecule 2>&1 | sed -u 's/^/[molecule] /' ) & m=$$!; \
+	( $(MAKE) --no-print-directory test-molecule-stream 2>&1 | sed -u 's/^/[molecule] /' ) & m=$$!; \
 	( $(MAKE) --no-print-directory test-slow 2>&1 | sed -u 's/^/[slow] /' ) & t=$$!; \
 	rc=0; wait $$m || rc=1; wait $$t || rc=1; \
 	echo "molecule + slow suites: $$(( $$(date +%s) - start ))s"; \

@@ -23,4 +23,5 @@ test-cfn: setup-venv ## CloudFormation on moto (deploy, no-change redeploy, tear
 	@pytest -q tests/cfn -m "moto or docker"
 
 QUICK_TARGETS += cfn-lint cfn-scan test-cfn-quick
-TEST_TARGETS += test-cfn
+# Runs after the Molecule scenarios, in their stream (see the Makefile's `test`).
+MOLECULE_STREAM_TARGETS += test-cfn
