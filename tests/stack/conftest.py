@@ -1,7 +1,8 @@
 """The local stack for the stack tests: moto + containers + site.yml, torn down after.
 
 `make test-stack` replaces a local stack started with `make local` (same containers).
-KEEP_STACK=1 leaves it running after the tests, for a look around.
+KEEP_STACK=1 leaves it running after the tests, for a look around; REUSE_STACK=1 runs
+the tests against the stack `make local` left running (no bring-up, no teardown).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 LB = "http://127.0.0.1:8080"
+LB_STATS = "http://127.0.0.1:8404/stats;csv"
 PROMETHEUS = "http://127.0.0.1:9090"
 PREFIX = "172.30.99"
 APP_IPS = {"app1": f"{PREFIX}.21", "app2": f"{PREFIX}.22"}
@@ -98,8 +100,10 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
+def docker(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=check, input=stdin
+    )
 
 
 @dataclass
@@ -151,10 +155,14 @@ class LoadLoop:
             t.start()
         return self
 
-    def __exit__(self, *exc):
+    def stop(self):
+        """Stop the workers and wait for their last requests (idempotent)."""
         self._stop.set()
         for t in self._threads:
             t.join(timeout=30)
+
+    def __exit__(self, *exc):
+        self.stop()
 
     @property
     def total(self) -> int:
@@ -164,6 +172,20 @@ class LoadLoop:
 def host_get(host: str, path: str):
     """GET straight to an app host (not through the load balancer)."""
     return get(f"http://{APP_IPS[host]}{path}", headers={"Host": "127.0.0.1"})
+
+
+def lb_servers() -> dict[str, dict[str, str]]:
+    """HAProxy's own view of the app backend, per server: status (UP/DOWN/...), stot, ..."""
+    status, _, body = get(LB_STATS)
+    assert status == 200, body[:200]
+    header, *rows = body.lstrip("# ").splitlines()
+    names = header.split(",")
+    servers = {}
+    for row in rows:
+        fields = dict(zip(names, row.split(","), strict=False))
+        if fields.get("pxname") == "app" and fields.get("svname") not in ("FRONTEND", "BACKEND"):
+            servers[fields["svname"]] = fields
+    return servers
 
 
 def unit_pid(container: str, unit: str) -> str:
@@ -180,7 +202,13 @@ def release_of(host: str) -> str:
 
 @pytest.fixture(scope="session")
 def stack():
-    """Bring the local stack up from nothing with site.yml, twice; yield both runs."""
+    """Bring the local stack up from nothing with site.yml, twice; yield both runs.
+
+    REUSE_STACK=1 (for iterating on one test): use the stack `make local` left running,
+    as it is; the site.yml runs are not made and the test about them skips."""
+    if os.environ.get("REUSE_STACK") == "1":
+        yield {}
+        return
     run(["scripts/local.sh", "down"])
     hosts = run(["scripts/local.sh", "hosts"])
     assert hosts.rc == 0, hosts.output[-3000:]

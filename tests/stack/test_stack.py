@@ -3,6 +3,7 @@ rolling release under load, the broken-release drill, faults, and monitoring."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -24,6 +25,7 @@ from .conftest import (
     docker,
     get,
     host_get,
+    lb_servers,
     playbook,
     release_of,
     run,
@@ -68,6 +70,8 @@ def build_release(tmp_path: Path, version: str, broken: bool = False) -> dict:
 
 
 def test_second_site_run_changes_nothing(stack):
+    if not stack:
+        pytest.skip("REUSE_STACK=1: no site.yml runs made")
     changed = stack["second"].changed()
     assert set(changed) >= {"localhost", "lb", "app1", "app2", "db", "mon"}, changed
     assert all(n == 0 for n in changed.values()), changed
@@ -231,36 +235,152 @@ def test_killed_gunicorn_master_is_restarted_by_systemd():
 
 
 def test_stopped_app_host_is_routed_around():
-    docker("stop", "-t", "5", "dd-local-app2")
-    try:
-        # After the health check thresholds (interval 5s x 2 failures) plus a margin,
-        # every request through the load balancer lands on app1.
-        time.sleep(14)
-        with LoadLoop(max_seconds=10, max_requests=2000) as load:
-            time.sleep(10)
-        assert load.total > 50
-        assert load.errors == [], load.errors[:10]
-    finally:
-        docker("start", "dd-local-app2")
+    """A host that dies under load costs no request: while the health checks have not yet
+    marked it DOWN, requests that meet it are retried on the live host; once DOWN, it gets
+    no traffic at all. Detection time is bounded by the target group's thresholds."""
+    interval, timeout, fall = 5, 2, 2  # inventories/local: alb_health_check_* (HAProxy copies)
+    # Worst case: a check just passed, then `fall` checks each waiting out the connect timeout
+    # (HAProxy: min(timeout connect 3s, inter)) plus `interval` between them, plus slack for
+    # a loaded machine.
+    bound = fall * (interval + max(timeout, 3)) + interval + 10
+    assert lb_servers()["app2"]["status"] == "UP"
+    with LoadLoop(max_seconds=bound + 20, max_requests=20000) as load:
+        time.sleep(2)
+        stopped = time.monotonic()
+        docker("stop", "-t", "5", "dd-local-app2")
+        try:
+            wait_for(
+                lambda: lb_servers()["app2"]["status"].startswith("DOWN"),
+                bound,
+                interval=0.5,
+                what="HAProxy to mark app2 DOWN",
+            )
+            detected = time.monotonic() - stopped
+            sent_to_app2 = int(lb_servers()["app2"]["stot"])
+            during = load.total
+            time.sleep(8)
+        finally:
+            load.stop()
+            docker("start", "dd-local-app2")
+    after = load.total - during
+    print(
+        f"\napp2 stopped: marked DOWN after {detected:.1f}s (bound {bound}s); "
+        f"{load.total} requests, {len(load.errors)} errors, {after} after DOWN"
+    )
+    assert load.errors == [], load.errors[:10]
+    assert after > 50
+    assert int(lb_servers()["app2"]["stot"]) == sent_to_app2, "no request reached app2 once DOWN"
     wait_for(
         lambda: host_get("app2", "/ready/")[0] == 200, 120, interval=2, what="app2 ready again"
     )
+    wait_for(
+        lambda: lb_servers()["app2"]["status"] == "UP", 60, interval=1, what="app2 UP in HAProxy"
+    )
+
+
+def client(name: str):
+    """A boto3 client on the local stack's moto (127.0.0.1)."""
+    return boto3.client(
+        name,
+        endpoint_url=ENV["LOCAL_MOTO_URL"],
+        region_name="eu-west-1",
+        aws_access_key_id=ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _user_data_value(script: str, name: str) -> str:
+    match = re.search(rf'^{name}="([^"]*)"$', script, re.M)
+    assert match, f"{name}= not in the user data"
+    return match.group(1)
+
+
+def _user_data_and_fixtures() -> tuple[str, dict]:
+    """The launch template's user data, and what the AWS CLI stand-in answers: moto's."""
+    (version,) = client("ec2").describe_launch_template_versions(
+        LaunchTemplateName="notes-local-app", Versions=["$Latest"]
+    )["LaunchTemplateVersions"]
+    script = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
+    path = _user_data_value(script, "SSM_PATH")
+    ids = re.search(r"^SECRET_IDS=\((.*)\)$", script, re.M)
+    assert ids, "SECRET_IDS=( ... ) not in the user data"
+    secret_ids = re.findall(r'"([^"]+)"', ids.group(1))
+    assert _user_data_value(script, "ENV_FILE") == "/etc/sampleapp/boot.env"
+    assert len(secret_ids) == 1
+    ssm, secrets = client("ssm"), client("secretsmanager")
+    parameters = ssm.get_parameters_by_path(Path=path, Recursive=True, WithDecryption=True)
+    values = {p["Name"]: p["Value"] for p in parameters["Parameters"]}
+    assert f"{path}/db/host" in values, values
+    values[f"{path}/db/host"] = "dd-local-db"
+    secret = secrets.get_secret_value(SecretId=secret_ids[0])["SecretString"]
+    fixtures = {
+        "region": "eu-west-1",
+        "path": path,
+        "parameters": [{"Name": k, "Value": v} for k, v in values.items()],
+        "secrets": {secret_ids[0]: secret},
+    }
+    return script, fixtures
+
+
+def test_launch_template_user_data_boots_an_app_host():
+    """The user data stored in the launch template, run on app2 as an instance would at
+    boot: it writes the app's boot env file from the SSM parameters and the DB secret,
+    the app restarts on it and serves. The AWS CLI and the metadata service are stand-ins
+    (tests/stack/files: the containers cannot reach moto on the controller's loopback);
+    their answers are moto's parameters and secret, except DB_HOST: moto's RDS endpoint
+    resolves nowhere, so it becomes the db container's DNS name (a value the role's own
+    env file does not have: serving on it proves the boot file is loaded and wins)."""
+    script, fixtures = _user_data_and_fixtures()
+    ((secret_id, secret),) = fixtures["secrets"].items()
+    password = json.loads(secret)["password"]
+    box = "dd-local-app2"
+    files = REPO / "tests/stack/files"
+    before = unit_pid(box, "sampleapp.service")
+
+    def sh(command: str, check: bool = True):
+        return docker("exec", box, "sh", "-c", command, check=check)
+
+    def put(path: str, content: str, mode: str) -> None:
+        # Through stdin: `docker cp` does not write into the container's tmpfs (/run).
+        docker("exec", "-i", box, "sh", "-c", f"cat > {path} && chmod {mode} {path}", stdin=content)
+
+    put("/run/fake_imds.py", (files / "fake_imds.py").read_text(), "0644")
+    put("/run/user-data.sh", script, "0700")
+    try:
+        sh("systemd-run --unit=fake-imds --collect python3 /run/fake_imds.py")
+        # Without the AWS CLI in the image: a clear stop, nothing written.
+        bare = sh("bash /run/user-data.sh", check=False)
+        assert bare.returncode != 0 and "no AWS CLI in the image" in bare.stderr, bare
+        assert sh("test -e /etc/sampleapp/boot.env", check=False).returncode != 0
+        sh("install -d -m 0700 /run/fake-aws")
+        put("/run/fake-aws/fixtures.json", json.dumps(fixtures), "0600")
+        put("/usr/local/bin/aws", (files / "fake_aws.py").read_text(), "0755")
+        booted = sh("bash /run/user-data.sh", check=False)
+        assert booted.returncode == 0, booted.stderr
+        assert password not in booted.stdout + booted.stderr
+        assert "DB_PASSWORD" in booted.stderr, "the log names the keys it wrote"
+        mode = sh("stat -c '%a %U %G' /etc/sampleapp/boot.env").stdout.split()
+        assert mode == ["640", "root", "sampleapp"], mode
+        written = sh("cat /etc/sampleapp/boot.env").stdout
+        assert 'DB_HOST="dd-local-db"' in written
+        assert f'DB_PASSWORD="{password}"' in written
+        assert f'DB_SECRET_ARN="{secret_id}"' in written
+        after = unit_pid(box, "sampleapp.service")
+        assert after not in ("", "0", before), "the app restarted on the boot env file"
+        environ = sh(f"tr '\\0' '\\n' < /proc/{after}/environ").stdout.splitlines()
+        assert "DB_HOST=dd-local-db" in environ, "the boot file's value wins"
+        wait_for(lambda: host_get("app2", "/ready/")[0] == 200, 30, what="app2 ready on it")
+    finally:
+        sh("systemctl stop fake-imds.service", check=False)
+        sh("rm -rf /usr/local/bin/aws /run/fake-aws /run/user-data.sh /run/fake_imds.py")
+        sh("rm -f /etc/sampleapp/boot.env && systemctl restart sampleapp.service")
+    wait_for(lambda: host_get("app2", "/ready/")[0] == 200, 30, what="app2 ready, boot file gone")
 
 
 def test_bake_ami_up_to_the_ssm_session_moto_lacks():
     """bake_ami.yml on moto: builder launched, image registered, new launch template
     version on it, builder terminated. The host roles over SSM are skipped
     (bake_configure=false): moto has no SSM sessions (the one call it lacks here)."""
-
-    def client(name):
-        return boto3.client(
-            name,
-            endpoint_url=ENV["LOCAL_MOTO_URL"],
-            region_name="eu-west-1",
-            aws_access_key_id=ENV["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=ENV["AWS_SECRET_ACCESS_KEY"],
-        )
-
     ec2 = client("ec2")
     name = "notes-local-app-0.9.0"
     baked = playbook("bake_ami.yml", "-e", "bake_configure=false", "-e", "bake_release=0.9.0")
