@@ -37,8 +37,13 @@ def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node):
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
+def parse_template(text: str) -> dict:
+    """A template body (YAML with short-form intrinsics, or JSON) as a dict."""
+    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
 def load_template(layer: str) -> dict:
-    return yaml.load((CFN_DIR / f"{layer}.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return parse_template((CFN_DIR / f"{layer}.yaml").read_text())
 
 
 def load_params(env: str, layer: str) -> dict[str, str]:
