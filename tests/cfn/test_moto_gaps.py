@@ -31,6 +31,44 @@ def _create(boto_session, template: dict, parameters: dict[str, str] | None = No
 VPC = {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.99.0.0/16"}}
 
 
+def _db_instance(boto_session, second_octet: int, **properties) -> dict:
+    """A stack with a PostgreSQL DBInstance (plus `properties`) in a fresh two-AZ subnet
+    group; the instance as describe_db_instances reads it back."""
+    ec2 = boto_session.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=f"10.{second_octet}.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc, CidrBlock=f"10.{second_octet}.{i}.0/24", AvailabilityZone=f"eu-west-1{az}"
+        )["Subnet"]["SubnetId"]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    template = {
+        "Resources": {
+            "Subnets": {
+                "Type": "AWS::RDS::DBSubnetGroup",
+                "Properties": {"DBSubnetGroupDescription": "gap", "SubnetIds": subnets},
+            },
+            "Db": {
+                "Type": "AWS::RDS::DBInstance",
+                "Properties": {
+                    "Engine": "postgres",
+                    "DBInstanceClass": "db.t4g.micro",
+                    "AllocatedStorage": "20",
+                    "MasterUsername": "gap",
+                    "DBSubnetGroupName": {"Ref": "Subnets"},
+                    **{k: (v(vpc) if callable(v) else v) for k, v in properties.items()},
+                },
+            },
+        }
+    }
+    name = _create(boto_session, template)
+    res = boto_session.client("cloudformation").describe_stack_resources(StackName=name)
+    db_id = next(r for r in res["StackResources"] if r["LogicalResourceId"] == "Db")
+    return boto_session.client("rds").describe_db_instances(
+        DBInstanceIdentifier=db_id["PhysicalResourceId"]
+    )["DBInstances"][0]
+
+
 @pytest.mark.xfail(strict=True, reason="moto: GetAZs ignores its region (network.yaml AZ params)")
 def test_getazs_uses_the_stack_region(boto_session):
     template = {
@@ -83,84 +121,33 @@ def test_subnet_route_table_association_shows_in_ec2(boto_session):
 
 
 @pytest.mark.xfail(
-    strict=True, reason="moto: DBInstance ignores VPCSecurityGroups (test_parity MOTO_GAPS)"
+    strict=True,
+    reason="moto: DBInstance ignores VPCSecurityGroups (test_parity MOTO_GAPS)",
+    raises=AssertionError,
 )
 def test_db_instance_vpc_security_groups(boto_session):
-    ec2 = boto_session.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.95.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(
-            VpcId=vpc, CidrBlock=f"10.95.{i}.0/24", AvailabilityZone=f"eu-west-1{az}"
-        )["Subnet"]["SubnetId"]
-        for i, az in ((1, "a"), (2, "b"))
-    ]
-    group = ec2.create_security_group(GroupName="gap-db", Description="gap", VpcId=vpc)["GroupId"]
-    template = {
-        "Resources": {
-            "Subnets": {
-                "Type": "AWS::RDS::DBSubnetGroup",
-                "Properties": {"DBSubnetGroupDescription": "gap", "SubnetIds": subnets},
-            },
-            "Db": {
-                "Type": "AWS::RDS::DBInstance",
-                "Properties": {
-                    "Engine": "postgres",
-                    "DBInstanceClass": "db.t4g.micro",
-                    "AllocatedStorage": "20",
-                    "MasterUsername": "gap",
-                    "MasterUserPassword": "fake-gap-password",
-                    "DBSubnetGroupName": {"Ref": "Subnets"},
-                    "VPCSecurityGroups": [group],
-                },
-            },
-        }
-    }
-    name = _create(boto_session, template)
-    res = boto_session.client("cloudformation").describe_stack_resources(StackName=name)
-    db_id = next(r for r in res["StackResources"] if r["LogicalResourceId"] == "Db")
-    db = boto_session.client("rds").describe_db_instances(
-        DBInstanceIdentifier=db_id["PhysicalResourceId"]
-    )["DBInstances"][0]
-    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [group]
+    groups = []
+
+    def group_in(vpc: str) -> list[str]:
+        ec2 = boto_session.client("ec2")
+        groups.append(
+            ec2.create_security_group(GroupName="gap-db", Description="gap", VpcId=vpc)["GroupId"]
+        )
+        return groups
+
+    db = _db_instance(
+        boto_session, 95, MasterUserPassword="fake-gap-password", VPCSecurityGroups=group_in
+    )
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == groups
 
 
 @pytest.mark.xfail(
-    strict=True, reason="moto: no ManageMasterUserPassword (TestOnlyMasterUserPassword)"
+    strict=True,
+    reason="moto: no ManageMasterUserPassword (TestOnlyMasterUserPassword)",
+    raises=AssertionError,
 )
 def test_rds_managed_master_password(boto_session):
-    ec2 = boto_session.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(
-            VpcId=vpc, CidrBlock=f"10.98.{i}.0/24", AvailabilityZone=f"eu-west-1{az}"
-        )["Subnet"]["SubnetId"]
-        for i, az in ((1, "a"), (2, "b"))
-    ]
-    template = {
-        "Resources": {
-            "Subnets": {
-                "Type": "AWS::RDS::DBSubnetGroup",
-                "Properties": {"DBSubnetGroupDescription": "gap", "SubnetIds": subnets},
-            },
-            "Db": {
-                "Type": "AWS::RDS::DBInstance",
-                "Properties": {
-                    "Engine": "postgres",
-                    "DBInstanceClass": "db.t4g.micro",
-                    "AllocatedStorage": "20",
-                    "MasterUsername": "gap",
-                    "ManageMasterUserPassword": True,
-                    "DBSubnetGroupName": {"Ref": "Subnets"},
-                },
-            },
-        }
-    }
-    name = _create(boto_session, template)
-    res = boto_session.client("cloudformation").describe_stack_resources(StackName=name)
-    db_id = next(r for r in res["StackResources"] if r["LogicalResourceId"] == "Db")
-    db = boto_session.client("rds").describe_db_instances(
-        DBInstanceIdentifier=db_id["PhysicalResourceId"]
-    )["DBInstances"][0]
+    db = _db_instance(boto_session, 98, ManageMasterUserPassword=True)
     assert "MasterUserSecret" in db
 
 
