@@ -1,0 +1,3 @@
+# local_lb and postgresql roles (the ALB and RDS stand-ins): their Molecule scenario
+# runs in `make test`.
+MOLECULE_SCENARIOS += lb_db
