@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -101,3 +102,29 @@ def exposure_score(host, unit: str) -> tuple[float, str]:
     match = re.search(r"exposure level.*?:\s*([0-9.]+)", out)
     assert match, f"no exposure level in: {out}"
     return float(match.group(1)), out
+
+
+LOAD_LOOP = "/usr/local/bin/load_loop.py"  # molecule/shared/files/load_loop.py, copied by prepare
+
+
+def load_start(host, name: str, urls: list[str], *options: str) -> tuple[str, str]:
+    """Start the bounded load loop on the host as a transient unit; (out, stop) files."""
+    out, stop = f"/var/lib/{name}.json", f"/var/lib/{name}.stop"  # root-only on the host
+    host.run(f"rm -f {out} {stop}")
+    host.run_expect(
+        [0],
+        f"systemd-run --unit={name}-$(date +%s%N) --collect --quiet "
+        f"/usr/bin/python3 {LOAD_LOOP} {out} {stop} {' '.join(urls)} {' '.join(options)}",
+    )
+    return out, stop
+
+
+def load_stop(host, out: str, stop: str, timeout: float = 60) -> dict:
+    """Stop the load loop and return its report (requests, failures, tally, samples)."""
+    host.run(f"touch {stop}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if host.file(out).exists:
+            return json.loads(host.file(out).content_string)
+        time.sleep(0.5)
+    pytest.fail(f"the load loop did not report within {timeout:.0f} s")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import time
 from collections import Counter
 
 import pytest
 import testinfra
-from molecule_shared import unit_property
+from molecule_shared import load_start, load_stop, unit_property
 
 testinfra_hosts = ["lb_db-lb"]
 
@@ -93,26 +92,11 @@ def logged_at(host, text: str) -> float:
 
 
 def start_load(host) -> tuple[str, str]:
-    out, stop = "/var/lib/lb-load.json", "/var/lib/lb-load.stop"
-    host.run(f"rm -f {out} {stop}")
-    host.run_expect(
-        [0],
-        "systemd-run --unit=lb-load-$(date +%s%N) --collect --quiet "
-        f"/usr/bin/python3 /usr/local/bin/lb_load.py {FRONTEND} {out} {stop} "
-        "--max-seconds 90 --max-requests 20000 --threads 2 --pause 0.02",
-    )
+    """The shared load loop through the frontend; the body names the backend that answered."""
+    options = ("--tally=body:backend", "--max-seconds 90", "--pause 0.02")
+    started = load_start(host, "lb-load", [FRONTEND], *options)
     time.sleep(1)
-    return out, stop
-
-
-def stop_load(host, out: str, stop: str) -> dict:
-    host.run(f"touch {stop}")
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        if host.file(out).exists:
-            return json.loads(host.file(out).content_string)
-        time.sleep(0.5)
-    pytest.fail("the load loop did not report within 40 s")
+    return started
 
 
 @pytest.fixture
@@ -247,7 +231,7 @@ def test_dead_backend_leaves_and_rejoins_rotation_with_no_failed_request(host, h
         time.sleep(1)
     finally:
         app1.run("systemctl start lb-backend")
-        result = stop_load(host, out, stop)
+        result = load_stop(host, out, stop, timeout=40)
     # Timed by the journals (one kernel clock for all containers), not by our polling.
     down = logged_at(host, "Server app/lb_db-app1 is DOWN") - logged_at(app1, "Stopped lb-backend")
     up = logged_at(host, "Server app/lb_db-app1 is UP") - logged_at(app1, "Started lb-backend")
@@ -257,7 +241,7 @@ def test_dead_backend_leaves_and_rejoins_rotation_with_no_failed_request(host, h
     assert INTERVAL * (RISE - 1) - 0.3 <= up <= INTERVAL * RISE + TIMEOUT + 1.0, up
     assert result["failures"] == 0, result
     assert result["requests"] >= 100, result
-    assert result["backends"].get("lb_db-app2", 0) > result["backends"].get("lb_db-app1", 0)
+    assert result["tally"].get("lb_db-app2", 0) > result["tally"].get("lb_db-app1", 0)
     assert set(spread(http, 10)) == set(BACKENDS), "back in rotation"
     print(f"DOWN after {down:.2f}s, UP after {up:.2f}s, load loop: {result}")
 

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from molecule_shared import exposure_score, unit_property
+from molecule_shared import exposure_score, load_start, load_stop, unit_property
 
 APP = "sampleapp"
 BASE = "http://127.0.0.1"
@@ -56,25 +56,14 @@ def deploy(*extra: str) -> subprocess.CompletedProcess:
 
 
 def run_under_load(host, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
-    """Deploy while load_loop.py hits /health/ and /notes/ through nginx; return both results."""
-    out, stop = "/var/lib/web-load.json", "/var/lib/web-load.stop"  # on the host, root-only
-    host.run(f"rm -f {out} {stop}")
-    host.run_expect(
-        [0],
-        "systemd-run --unit=web-load-$(date +%s) --collect --quiet "
-        f"/usr/bin/python3 /usr/local/bin/load_loop.py {out} {stop} "
-        "--max-seconds 200 --max-requests 40000 --threads 2",
-    )
+    """Deploy while the load loop hits /health/ and /notes/ through nginx; both results."""
+    urls = ["http://127.0.0.1/health/", "http://127.0.0.1/notes/"]
+    options = ("--host-header localhost", "--max-seconds 200", "--max-requests 40000")
+    out, stop = load_start(host, "web-load", urls, *options)
     time.sleep(3)
     result = deploy(*extra)
     time.sleep(3)
-    host.run(f"touch {stop}")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if host.file(out).exists:
-            return result, json.loads(host.file(out).content_string)
-        time.sleep(1)
-    pytest.fail("the load loop did not report within 60 s")
+    return result, load_stop(host, out, stop)
 
 
 # --- serving -------------------------------------------------------------------------
@@ -274,8 +263,8 @@ def test_release_switch_under_traffic_drops_nothing(host):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert load["failures"] == 0, load
     assert load["requests"] >= 100, load
-    assert load["releases"].get(a, 0) > 0, f"traffic before the switch: {load}"
-    assert load["releases"].get(b, 0) > 0, f"traffic after the switch: {load}"
+    assert load["tally"].get(a, 0) > 0, f"traffic before the switch: {load}"
+    assert load["tally"].get(b, 0) > 0, f"traffic after the switch: {load}"
     assert current_release(host) == b
     assert Path(host.file(f"/srv/{APP}/previous").linked_to).name == a
 
@@ -285,7 +274,7 @@ def test_rollback_under_traffic_drops_nothing(host, http):
     result, load = run_under_load(host, '{"django_app_rollback": true}')
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert load["failures"] == 0, load
-    assert load["releases"].get(b, 0) > 0 and load["releases"].get(a, 0) > 0, load
+    assert load["tally"].get(b, 0) > 0 and load["tally"].get(a, 0) > 0, load
     assert current_release(host) == a
     assert http(f"{BASE}/health/", headers=LOCAL).header("X-App-Release") == a
 
