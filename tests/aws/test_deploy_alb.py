@@ -9,6 +9,14 @@ moto gaps (the strict xfail canaries at the end notice when moto closes them): a
 target is "unused" at once, without the "draining" phase that lasts the deregistration delay,
 and a registered target is "healthy" at once, without "initial" and health checks. So the
 waits in lb_out.yml / lb_in.yml are exercised, but end on moto's first answer.
+
+Auto Scaling: the first tests run without an Auto Scaling group (asg_suspend.yml skips); the
+later ones create <project>-test-app as the asg role names it (ELB health checks, the two
+instances attached) with ScheduledActions suspended by "an operator", and check with
+describe_auto_scaling_groups that the release suspends HealthCheck, ReplaceUnhealthy,
+AZRebalance and Terminate while hosts are out, resumes them afterwards, also when a batch
+fails, and leaves ScheduledActions alone. moto only records suspended processes (it runs no
+health checks or scaling), which is all these tests need.
 """
 
 from __future__ import annotations
@@ -169,6 +177,20 @@ def test_play_uses_what_deploy_yml_uses():
     assert {k: play[1]["vars"][k] for k in LB_VARS} == {k: deploy[1]["vars"][k] for k in LB_VARS}
     lookup = next(t for t in deploy[0]["tasks"] if "lb_target_group.yml" in str(t))
     assert lookup["when"] == play[0]["tasks"][0]["when"]
+    for key in ("deploy_asg_name", "deploy_asg_marker_tag"):
+        assert play[1]["vars"][key] == deploy[1]["vars"][key]
+
+    def same(task):
+        return json.loads(json.dumps(task).replace("{{ playbook_dir }}/../../playbooks/", ""))
+
+    suspend = next(t for t in deploy[0]["tasks"] if "asg_suspend.yml" in str(t))
+    assert same(next(t for t in play[0]["tasks"] if "asg_suspend.yml" in str(t))) == suspend
+    # The failure path: the rescue's first task and the resume in `always`.
+    release = next(t for t in deploy[1]["tasks"] if "block" in t)
+    assert same(play[1]["tasks"][0]["always"]) == release["always"]
+    assert play[1]["tasks"][0]["rescue"][0] == release["rescue"][0]
+    # The last play resumes after the last batch.
+    assert {k: v for k, v in same(play[2]).items()} == deploy[2]
 
 
 def test_target_group_is_instance_type_on_the_role_port(stack, boto_session, instances):
@@ -225,6 +247,130 @@ def test_missing_target_group_stops_before_any_host(stack, boto_session, instanc
     assert "run infra.yml first" in run.output
     assert "Take the host out of rotation" not in run.output
     assert _health(boto_session, stack) == {i["InstanceId"]: "healthy" for i in instances.values()}
+
+
+ASG_PROCESSES = ["AZRebalance", "HealthCheck", "ReplaceUnhealthy", "Terminate"]
+MARKER = "devops.django:deploy-suspended"
+
+
+def test_without_an_auto_scaling_group_nothing_is_suspended(stack):
+    run = _run(stack, "both")
+    assert run.returncode == 0, run.output[-5000:]
+    assert f"No Auto Scaling group {stack['project']}-{ENVIRONMENT}-app" in run.output
+    assert "SUSPENDED_DURING" not in run.output
+
+
+@pytest.fixture(scope="module")
+def asg(boto_session, stack, network, instances, moto_ami_id):
+    """<project>-test-app as the asg role names it: both instances, ScheduledActions suspended."""
+    autoscaling = boto_session.client("autoscaling")
+    ec2 = boto_session.client("ec2")
+    name = f"{stack['project']}-{ENVIRONMENT}-app"
+    ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData={"ImageId": moto_ami_id, "InstanceType": "t3.small"},
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
+        MinSize=0,
+        MaxSize=2,
+        DesiredCapacity=0,
+        VPCZoneIdentifier=network["subnets"][0],
+        HealthCheckType="ELB",
+        HealthCheckGracePeriod=300,
+    )
+    ids = [i["InstanceId"] for i in instances.values()]
+    autoscaling.attach_instances(AutoScalingGroupName=name, InstanceIds=ids)
+    autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["ScheduledActions"])
+    yield name
+    autoscaling.detach_instances(
+        AutoScalingGroupName=name, InstanceIds=ids, ShouldDecrementDesiredCapacity=True
+    )
+    autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+    ec2.delete_launch_template(LaunchTemplateName=name)
+
+
+def _group(boto_session, name: str) -> dict:
+    return boto_session.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[name]
+    )["AutoScalingGroups"][0]
+
+
+def _suspended(boto_session, name: str) -> list[str]:
+    return sorted(p["ProcessName"] for p in _group(boto_session, name)["SuspendedProcesses"])
+
+
+def _marker(boto_session, name: str) -> str | None:
+    tags = _group(boto_session, name)["Tags"]
+    return next((t["Value"] for t in tags if t["Key"] == MARKER), None)
+
+
+def _during(output: str) -> dict[str, list[str]]:
+    """Host -> suspended processes the play read while that host was out of rotation."""
+    found = re.findall(r"SUSPENDED_DURING (app\d) (\[[^\]]*\])", output)
+    return {host: json.loads(processes.replace('\\"', '"')) for host, processes in found}
+
+
+def test_release_suspends_the_processes_while_hosts_are_out(stack, boto_session, instances, asg):
+    assert _group(boto_session, asg)["DesiredCapacity"] == 2
+    run = _run(stack, "both")
+    assert run.returncode == 0, run.output[-5000:]
+    during = sorted([*ASG_PROCESSES, "ScheduledActions"])
+    assert _during(run.output) == {"app1": during, "app2": during}, run.output[-5000:]
+    # Resumed after the last batch; the operator's ScheduledActions stays suspended.
+    assert _suspended(boto_session, asg) == ["ScheduledActions"]
+    assert _marker(boto_session, asg) is None
+    assert _health(boto_session, stack) == {i["InstanceId"]: "healthy" for i in instances.values()}
+
+
+def test_failed_batch_resumes_the_processes_and_stops(stack, boto_session, instances, asg):
+    run = _run(stack, "both", "-e", "deploy_alb_fail_host=app1")
+    assert run.returncode != 0
+    assert "simulated failure after lb_out" in run.output
+    assert "Release failed on app1" in run.output
+    during = sorted([*ASG_PROCESSES, "ScheduledActions"])
+    # app1 was out with the processes suspended; app2 was never touched.
+    assert _during(run.output) == {"app1": during}, run.output[-5000:]
+    # Resumed by the failed host's `always`; the last play never ran.
+    assert "TASK [Resume the Auto Scaling group's processes, the rollout stops here]" in run.output
+    assert "Resume what asg_suspend.yml suspended" not in run.output
+    assert _suspended(boto_session, asg) == ["ScheduledActions"], run.output[-5000:]
+    assert _marker(boto_session, asg) is None
+    assert _health(boto_session, stack) == {i["InstanceId"]: "healthy" for i in instances.values()}
+
+
+def test_rerun_resumes_what_a_killed_deploy_left_suspended(stack, boto_session, asg):
+    """A killed deploy leaves its processes suspended and its tag; the next run resumes them."""
+    autoscaling = boto_session.client("autoscaling")
+    autoscaling.suspend_processes(AutoScalingGroupName=asg, ScalingProcesses=["Terminate"])
+    autoscaling.create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": asg,
+                "ResourceType": "auto-scaling-group",
+                "Key": MARKER,
+                "Value": "Terminate",
+                "PropagateAtLaunch": False,
+            }
+        ]
+    )
+    run = _run(stack, "in")
+    assert run.returncode == 0, run.output[-5000:]
+    assert _suspended(boto_session, asg) == ["ScheduledActions"]
+    assert _marker(boto_session, asg) is None
+
+
+def test_operator_suspension_of_a_release_process_is_left_alone(stack, boto_session, asg):
+    """Terminate suspended before the deploy (no tag): the deploy does not resume it."""
+    autoscaling = boto_session.client("autoscaling")
+    autoscaling.suspend_processes(AutoScalingGroupName=asg, ScalingProcesses=["Terminate"])
+    try:
+        run = _run(stack, "in")
+        assert run.returncode == 0, run.output[-5000:]
+        assert _suspended(boto_session, asg) == ["ScheduledActions", "Terminate"]
+    finally:
+        autoscaling.resume_processes(AutoScalingGroupName=asg, ScalingProcesses=["Terminate"])
 
 
 @pytest.fixture
