@@ -370,6 +370,10 @@ def test_launch_template_user_data_boots_an_app_host():
         environ = sh(f"tr '\\0' '\\n' < /proc/{after}/environ").stdout.splitlines()
         assert "DB_HOST=dd-local-db" in environ, "the boot file's value wins"
         wait_for(lambda: host_get("app2", "/ready/")[0] == 200, 30, what="app2 ready on it")
+        shot = playbook("troubleshoot.yml", "--limit", "app2", "-v")
+        assert "VERDICT app2: OK" in shot.output, shot.output[-3000:]
+        assert "reachable dd-local-db:5432" in shot.output, "its DB check reads the boot file"
+        assert password not in shot.output
     finally:
         sh("systemctl stop fake-imds.service", check=False)
         sh("rm -rf /usr/local/bin/aws /run/fake-aws /run/user-data.sh /run/fake_imds.py")
