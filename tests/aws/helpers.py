@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import subprocess
@@ -91,3 +92,37 @@ def tagged_leftovers(session, project: str) -> list[str]:
     }
     gone = gone_instances | gone_nats
     return [arn for arn in arns if arn.rsplit("/", 1)[-1] not in gone]
+
+
+@contextlib.contextmanager
+def operator_asg(session, name: str, ami_id: str, instance_ids=(), **group):
+    """An Auto Scaling group `name` (ELB health checks, 300 s grace) on a launch template
+    of the same name, with `instance_ids` attached and ScheduledActions suspended as if by
+    an operator; deleted afterwards. `group`: more create_auto_scaling_group arguments."""
+    autoscaling, ec2 = session.client("autoscaling"), session.client("ec2")
+    ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData={"ImageId": ami_id, "InstanceType": "t3.small"},
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
+        MinSize=0,
+        HealthCheckType="ELB",
+        HealthCheckGracePeriod=300,
+        **group,
+    )
+    if instance_ids:
+        autoscaling.attach_instances(AutoScalingGroupName=name, InstanceIds=list(instance_ids))
+    autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["ScheduledActions"])
+    try:
+        yield name
+    finally:
+        if instance_ids:
+            autoscaling.detach_instances(
+                AutoScalingGroupName=name,
+                InstanceIds=list(instance_ids),
+                ShouldDecrementDesiredCapacity=True,
+            )
+        autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+        ec2.delete_launch_template(LaunchTemplateName=name)

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from .helpers import REPO, random_project
+from .helpers import REPO, operator_asg, random_project
 
 MARKER = "devops.django:deploy-suspended"
 
@@ -18,26 +18,10 @@ MARKER = "devops.django:deploy-suspended"
 @pytest.fixture
 def group(boto_session, moto_ami_id):
     """A group with no instances and ScheduledActions suspended by someone else."""
-    autoscaling = boto_session.client("autoscaling")
-    ec2 = boto_session.client("ec2")
-    name = random_project()
-    ec2.create_launch_template(
-        LaunchTemplateName=name,
-        LaunchTemplateData={"ImageId": moto_ami_id, "InstanceType": "t3.small"},
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
-        MinSize=0,
-        MaxSize=1,
-        AvailabilityZones=["eu-west-1a"],
-        HealthCheckType="ELB",
-        HealthCheckGracePeriod=300,
-    )
-    autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["ScheduledActions"])
-    yield name
-    autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
-    ec2.delete_launch_template(LaunchTemplateName=name)
+    with operator_asg(
+        boto_session, random_project(), moto_ami_id, MaxSize=1, AvailabilityZones=["eu-west-1a"]
+    ) as name:
+        yield name
 
 
 def _module(aws_env, *flags: str, **args) -> dict:

@@ -27,7 +27,7 @@ import re
 import pytest
 import yaml
 
-from .helpers import HERE, REPO, random_project, run_playbook
+from .helpers import HERE, REPO, operator_asg, random_project, run_playbook
 
 PLAY = HERE / "deploy_alb_play.yml"
 ENVIRONMENT = "test"
@@ -263,32 +263,17 @@ def test_without_an_auto_scaling_group_nothing_is_suspended(stack):
 @pytest.fixture(scope="module")
 def asg(boto_session, stack, network, instances, moto_ami_id):
     """<project>-test-app as the asg role names it: both instances, ScheduledActions suspended."""
-    autoscaling = boto_session.client("autoscaling")
-    ec2 = boto_session.client("ec2")
-    name = f"{stack['project']}-{ENVIRONMENT}-app"
-    ec2.create_launch_template(
-        LaunchTemplateName=name,
-        LaunchTemplateData={"ImageId": moto_ami_id, "InstanceType": "t3.small"},
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
-        MinSize=0,
+    ids = [i["InstanceId"] for i in instances.values()]
+    with operator_asg(
+        boto_session,
+        f"{stack['project']}-{ENVIRONMENT}-app",
+        moto_ami_id,
+        ids,
         MaxSize=2,
         DesiredCapacity=0,
         VPCZoneIdentifier=network["subnets"][0],
-        HealthCheckType="ELB",
-        HealthCheckGracePeriod=300,
-    )
-    ids = [i["InstanceId"] for i in instances.values()]
-    autoscaling.attach_instances(AutoScalingGroupName=name, InstanceIds=ids)
-    autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["ScheduledActions"])
-    yield name
-    autoscaling.detach_instances(
-        AutoScalingGroupName=name, InstanceIds=ids, ShouldDecrementDesiredCapacity=True
-    )
-    autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
-    ec2.delete_launch_template(LaunchTemplateName=name)
+    ) as name:
+        yield name
 
 
 def _group(boto_session, name: str) -> dict:
