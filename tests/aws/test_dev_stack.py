@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from .helpers import REPO, tagged_leftovers
+from .helpers import HERE, REPO, tagged_leftovers
 
 # Tasks allowed to report a change on the second run, each with the moto behaviour that causes it.
 # Empty: the workarounds in the roles and the test inventory (test_moto_gaps.py lists them) make the
@@ -401,12 +401,20 @@ def _plain(value):
     return value
 
 
-def test_aws_ec2_inventory_groups_the_asg_instances(dev_stack, boto_session, names, tmp_path):
+@pytest.fixture(scope="module")
+def ec2_inventory(dev_stack, tmp_path_factory):
+    """inventories/dev/aws_ec2.yml beside the test inventory's group_vars, for this project."""
+    path = tmp_path_factory.mktemp("aws_ec2_inventory")
     config = yaml.safe_load((REPO / "inventories/dev/aws_ec2.yml").read_text())
     config["filters"]["tag:Project"] = dev_stack.project
-    (tmp_path / "aws_ec2.yml").write_text(yaml.safe_dump(config))
+    (path / "aws_ec2.yml").write_text(yaml.safe_dump(config))
+    (path / "group_vars").symlink_to(HERE / "inventory_dev/group_vars")
+    return path
+
+
+def test_aws_ec2_inventory_groups_the_asg_instances(dev_stack, boto_session, names, ec2_inventory):
     proc = subprocess.run(
-        ["ansible-inventory", "-i", str(tmp_path / "aws_ec2.yml"), "--list"],
+        ["ansible-inventory", "-i", str(ec2_inventory / "aws_ec2.yml"), "--list"],
         env=dev_stack.env,
         capture_output=True,
         text=True,
@@ -428,10 +436,46 @@ def test_aws_ec2_inventory_groups_the_asg_instances(dev_stack, boto_session, nam
         assert hostvars["tags"]["Role"] == "app"
 
 
+def test_ssm_connection_gets_its_bucket_and_region(dev_stack, ec2_inventory):
+    """The app hosts' SSM connection settings, templated as a play would see them (debug runs on the
+    controller: no session is opened)."""
+    proc = subprocess.run(
+        [
+            "ansible",
+            "-i",
+            str(ec2_inventory),
+            "role_app",
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            "msg={{ [ansible_connection, ansible_aws_ssm_bucket_name, ansible_aws_ssm_region] }}",
+            "-o",
+        ],
+        env=dev_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("i-")]
+    assert lines, proc.stdout + proc.stderr
+    for line in lines:
+        assert '"amazon.aws.aws_ssm"' in line, line
+        assert '"notes-dev-ssm-sessions"' in line, line
+        assert '"eu-west-1"' in line, line
+
+
 def test_teardown_removes_everything(dev_stack, boto_session, names):
-    run = dev_stack.teardown()
+    password = json.loads(
+        boto_session.client("secretsmanager").get_secret_value(SecretId=names["secret"])[
+            "SecretString"
+        ]
+    )["password"]
+    run = dev_stack.teardown("-v")
     dev_stack.torn_down = True
     assert run.returncode == 0, run.output[-5000:]
+    assert password not in run.output
     assert tagged_leftovers(boto_session, dev_stack.project) == []
     ec2 = boto_session.client("ec2")
     assert (

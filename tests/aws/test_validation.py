@@ -1,4 +1,9 @@
-"""Bad input stops before any AWS call, with a message that names the variable."""
+"""Bad input stops before any AWS call, with a message that names the variable.
+
+Every infra.yml case runs the whole playbook: its first task checks every role's inputs, so a bad
+value for the last role (asg) stops the play before the first role (vpc) created anything. The
+role-alone cases check that a role used on its own validates what the earlier roles would hand it.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +22,10 @@ ROLE_INPUTS = {
         "asg_subnet_ids": [SUBNET, "subnet-0123456789abcdef1"],
         "asg_target_group_arns": [TARGET_GROUP],
     },
-    "launch_template": {"launch_template_security_group_ids": ["sg-0123456789abcdef0"]},
     "alb": {
         "alb_vpc_id": "vpc-0123456789abcdef0",
         "alb_subnet_ids": [SUBNET, "subnet-0123456789abcdef1"],
         "alb_security_group_ids": ["sg-0123456789abcdef0"],
-    },
-    "rds": {
-        "rds_subnet_ids": [SUBNET, "subnet-0123456789abcdef1"],
-        "rds_security_group_ids": ["sg-0123456789abcdef0"],
     },
 }
 
@@ -93,7 +93,7 @@ CASES = [
     ),
     (
         "min-above-max",
-        "asg",
+        "infra.yml",
         "dev",
         {"asg_min_size": 3, "asg_max_size": 2},
         "asg_min_size",
@@ -101,7 +101,7 @@ CASES = [
     ),
     (
         "desired-above-max",
-        "asg",
+        "infra.yml",
         "dev",
         {"asg_desired_capacity": 5},
         "asg_desired_capacity",
@@ -109,7 +109,7 @@ CASES = [
     ),
     (
         "instance-type-shape",
-        "launch_template",
+        "infra.yml",
         "dev",
         {"launch_template_instance_type": "t3small"},
         "launch_template_instance_type",
@@ -117,7 +117,7 @@ CASES = [
     ),
     (
         "db-class-shape",
-        "rds",
+        "infra.yml",
         "dev",
         {"rds_instance_class": "t4g.micro"},
         "rds_instance_class",
@@ -125,17 +125,102 @@ CASES = [
     ),
     (
         "https-without-certificate",
-        "alb",
+        "infra.yml",
         "dev",
         {"alb_https_required": True, "alb_certificate_arn": ""},
         "alb_certificate_arn",
         "alb_https_required",
     ),
+    (
+        "desired-below-min",
+        "infra.yml",
+        "dev",
+        {"asg_min_size": 2, "asg_desired_capacity": 1},
+        "asg_desired_capacity",
+        "[asg_min_size",
+    ),
+    (
+        "same-az-twice",
+        "infra.yml",
+        "dev",
+        {"vpc_availability_zones": ["eu-west-1a", "eu-west-1a"]},
+        "vpc_availability_zones",
+        "distinct",
+    ),
+    (
+        "az-of-another-region",
+        "infra.yml",
+        "dev",
+        {"vpc_availability_zones": ["eu-west-1a", "us-east-1b"]},
+        "vpc_availability_zones",
+        "eu-west-1",
+    ),
+    (
+        "ssh-port-on-app",
+        "infra.yml",
+        "dev",
+        {"security_groups_monitoring_ports": [9100, 22]},
+        "security_groups_monitoring_ports",
+        "port 22",
+    ),
+    (
+        "world-open-monitoring",
+        "infra.yml",
+        "dev",
+        {"security_groups_monitoring_admin_cidrs": ["0.0.0.0/0"]},
+        "security_groups_monitoring_admin_cidrs",
+        "0.0.0.0/0",
+    ),
+    (
+        "prod-https-without-certificate",
+        "infra.yml",
+        "prod",
+        {"alb_certificate_arn": ""},
+        "alb_certificate_arn",
+        "alb_https_required",
+    ),
+    (
+        "bad-alarm-email",
+        "infra.yml",
+        "dev",
+        {"alarms_email": "oncall-at-example.com"},
+        "alarms_email",
+        "email address",
+    ),
+    (
+        "role-alone-elb-check-without-target-group",
+        "asg",
+        "dev",
+        {"asg_target_group_arns": []},
+        "asg_target_group_arns",
+        "asg_health_check_type",
+    ),
+    (
+        "role-alone-alb-one-subnet",
+        "alb",
+        "dev",
+        {"alb_subnet_ids": [SUBNET]},
+        "alb_subnet_ids",
+        "two subnets",
+    ),
 ]
+
+
+# The only tasks that may run before the failure: input checks, which make no AWS call, and the
+# include_role tasks that bring them in (infra.yml's first task, role.yml's only one).
+CHECK_TASKS = (
+    "Preflight",
+    "Validating arguments",
+    "Refuse",
+    "Check every role's inputs",
+    "Apply the role under test",
+)
 
 
 def _assert_stopped_before_any_change(run, project, boto_session, variable, text):
     assert run.returncode != 0, run.output[-3000:]
+    tasks = [line for line in run.output.splitlines() if line.startswith("TASK [")]
+    assert tasks and all(any(k in task for k in CHECK_TASKS) for task in tasks), tasks
     assert run.recap["changed"] == 0
     assert run.recap["failed"] == 1
     failed = run.output[run.output.rfind("TASK [") :]
