@@ -262,3 +262,19 @@ def test_teardown_refuses_prod_without_confirmation(aws_env, boto_session):
     _assert_stopped_before_any_change(
         run, project, boto_session, "teardown_confirm", f"{project}-prod"
     )
+
+
+def test_tags_do_not_skip_the_checks_of_the_other_roles(aws_env, boto_session):
+    """--tags vpc runs only the vpc role, yet a bad asg value stops it before the VPC exists."""
+    project = random_project()
+    env = {**aws_env, "DEVOPS_TEST_PROJECT": project, "DEVOPS_TEST_AMI_ID": ""}
+    run = run_playbook(
+        "infra.yml",
+        HERE / "inventory_dev",
+        env,
+        "--tags",
+        "vpc",
+        "-e",
+        json.dumps({"asg_min_size": 3}),
+    )
+    _assert_stopped_before_any_change(run, project, boto_session, "asg_min_size", "asg_max_size")
