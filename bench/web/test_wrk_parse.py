@@ -49,3 +49,9 @@ def test_units():
 def test_garbage_is_rejected():
     with pytest.raises(ValueError):
         parse("wrk: connection refused")
+
+
+def test_no_answer_has_no_latency():
+    res = parse(SAMPLE.replace("26512 requests in", "0 requests in"))
+    assert res["requests"] == 0
+    assert res["p99_ms"] is None and res["p50_ms"] is None

@@ -36,6 +36,9 @@ def parse(output: str) -> dict:
         "p99_ms": pct.get(99),
         "errors": errors,
     }
+    if result["requests"] == 0:
+        # Nothing answered within the run: wrk prints 0 latencies, which are not measurements.
+        result.update(p50_ms=None, p90_ms=None, p99_ms=None)
     if result["p99_ms"] is None:
         result["raw"] = output[-800:]
     return result
