@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import subprocess
@@ -44,6 +45,19 @@ class Run:
             elif line.startswith("changed:") and current and current not in names:
                 names.append(current)
         return names
+
+    def task_status(self, name: str) -> list[str]:
+        """Per-host results ("ok", "changed", "skipping", "failed") of the task whose name ends
+        with `name`, in output order."""
+        results, current = [], None
+        for line in self.output.splitlines():
+            if line.startswith("TASK ["):
+                current = line[6 : line.rfind("]")]
+            elif current and current.endswith(name):
+                status = line.split(":", 1)[0]
+                if status in ("ok", "changed", "skipping", "failed", "fatal"):
+                    results.append(status)
+        return results
 
 
 def random_project() -> str:
@@ -126,3 +140,30 @@ def operator_asg(session, name: str, ami_id: str, instance_ids=(), **group):
             )
         autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
         ec2.delete_launch_template(LaunchTemplateName=name)
+
+
+def run_module(aws_env: dict[str, str], module: str, *flags: str, **args) -> dict:
+    """Run one module ad hoc on localhost against moto; its result, plus `_failed`."""
+    args = {
+        "region": aws_env["AWS_DEFAULT_REGION"],
+        "endpoint_url": aws_env["AWS_ENDPOINT_URL"],
+        **args,
+    }
+    proc = subprocess.run(
+        ["ansible", "localhost", "-m", module, "-a", json.dumps(args), *flags],
+        cwd=REPO,
+        env={
+            **aws_env,
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert " => " in proc.stdout, proc.stdout + proc.stderr
+    head, _, body = proc.stdout.partition(" => ")
+    result = json.loads(body)
+    result["_failed"] = "FAILED" in head
+    return result

@@ -5,12 +5,9 @@ Run ad hoc (`ansible localhost -m devops.django.asg_processes`) against a bare g
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
-from .helpers import REPO, operator_asg, random_project
+from .helpers import operator_asg, random_project, run_module
 
 MARKER = "devops.django:deploy-suspended"
 
@@ -25,37 +22,7 @@ def group(boto_session, moto_ami_id):
 
 
 def _module(aws_env, *flags: str, **args) -> dict:
-    args = {
-        "region": aws_env["AWS_DEFAULT_REGION"],
-        "endpoint_url": aws_env["AWS_ENDPOINT_URL"],
-        **args,
-    }
-    proc = subprocess.run(
-        [
-            "ansible",
-            "localhost",
-            "-m",
-            "devops.django.asg_processes",
-            "-a",
-            json.dumps(args),
-            *flags,
-        ],
-        cwd=REPO,
-        env={
-            **aws_env,
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
-            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert " => " in proc.stdout, proc.stdout + proc.stderr
-    head, _, body = proc.stdout.partition(" => ")
-    result = json.loads(body)
-    result["_failed"] = "FAILED" in head
-    return result
+    return run_module(aws_env, "devops.django.asg_processes", *flags, **args)
 
 
 def _state(boto_session, name: str) -> tuple[list[str], str | None]:

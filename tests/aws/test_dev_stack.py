@@ -6,6 +6,7 @@ Tests run in file order on one stack; the last one tears it down.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import subprocess
 
@@ -139,10 +140,21 @@ def test_the_other_resources_carry_the_three_tags(vpc, boto_session, names):
     )["Tags"]
     lb = elbv2.describe_load_balancers(Names=[names["prefix"]])["LoadBalancers"][0]
     tg = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"][0]
-    for desc in elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"], tg["TargetGroupArn"]])[
-        "TagDescriptions"
-    ]:
+    listeners = [
+        x["ListenerArn"]
+        for x in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    ]
+    assert listeners
+    arns = [lb["LoadBalancerArn"], tg["TargetGroupArn"], *listeners]
+    for desc in elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]:
         found[desc["ResourceArn"]] = desc["Tags"]
+    cloudwatch = boto_session.client("cloudwatch")
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=names["prefix"] + "-")["MetricAlarms"]
+    assert alarms
+    for alarm in alarms:
+        found[alarm["AlarmArn"]] = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])[
+            "Tags"
+        ]
     found["iam role"] = iam.list_role_tags(RoleName=names["template"])["Tags"]
     # get_instance_profile, not list_instance_profile_tags: moto lacks the latter.
     found["instance profile"] = iam.get_instance_profile(InstanceProfileName=names["template"])[
@@ -175,7 +187,7 @@ def test_the_other_resources_carry_the_three_tags(vpc, boto_session, names):
     )["Reservations"]:
         for instance in reservation["Instances"]:
             found[instance["InstanceId"]] = instance["Tags"]
-    assert len(found) >= 15
+    assert len(found) >= 20
     untagged = {
         name: tags
         for name, tags in found.items()
@@ -291,6 +303,29 @@ def test_endpoint_and_secret_arn_published_to_ssm(boto_session, names):
     }
 
 
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _allowed(statements: list[dict], action: str, resource: str) -> bool:
+    """IAM's verdict for one action on one resource: an explicit Deny wins, else any Allow.
+    Enough of the evaluation logic for these policies (no conditions in them)."""
+
+    def matches(statement: dict) -> bool:
+        actions = _as_list(statement.get("Action", []))
+        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+            return False
+        assert "Condition" not in statement, statement
+        if "NotResource" in statement:
+            return not any(
+                fnmatch.fnmatchcase(resource, r) for r in _as_list(statement["NotResource"])
+            )
+        return any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement["Resource"]))
+
+    hits = [s["Effect"] for s in statements if matches(s)]
+    return "Allow" in hits and "Deny" not in hits
+
+
 def test_launch_template_hardening(boto_session, names, groups):
     ec2 = boto_session.client("ec2")
     versions = ec2.describe_launch_template_versions(LaunchTemplateName=names["template"])[
@@ -317,10 +352,7 @@ def test_launch_template_hardening(boto_session, names, groups):
         "PolicyDocument"
     ]
     policy = json.loads(policy) if isinstance(policy, str) else policy
-    resources = {
-        s["Sid"]: s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        for s in policy["Statement"]
-    }
+    resources = {s["Sid"]: _as_list(s.get("Resource", [])) for s in policy["Statement"]}
     secret_arn = boto_session.client("secretsmanager").describe_secret(SecretId=names["secret"])[
         "ARN"
     ]
@@ -329,6 +361,23 @@ def test_launch_template_hardening(boto_session, names, groups):
         r.split(":parameter", 1)[1].startswith(names["ssm"].rsplit("/", 1)[0])
         for r in resources["ReadAppParameters"]
     )
+    # What the host may read, from the managed policy and the inline one together.
+    managed = iam.get_policy(PolicyArn=f"arn:aws:iam::aws:policy/{attached[0]}")["Policy"]
+    managed_doc = iam.get_policy_version(
+        PolicyArn=managed["Arn"], VersionId=managed["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
+    managed_doc = json.loads(managed_doc) if isinstance(managed_doc, str) else managed_doc
+    statements = _as_list(managed_doc["Statement"]) + policy["Statement"]
+    own = names["ssm"].rsplit("/", 1)[0]  # /<project>/<env>
+    account_arn = resources["ReadAppParameters"][0].split(":parameter", 1)[0]
+    assert _allowed(statements, "ssm:GetParameter", f"{account_arn}:parameter{own}/db/host")
+    assert _allowed(statements, "ssm:GetParametersByPath", f"{account_arn}:parameter{own}")
+    for action in ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"):
+        other = f"{account_arn}:parameter/other-app/prod/db/password"
+        assert not _allowed(statements, action, other), f"{action} on another app's parameter"
+    assert _allowed(statements, "secretsmanager:GetSecretValue", secret_arn)
+    other_secret = secret_arn.rsplit(":", 1)[0] + ":other-app-db-AbCdEf"
+    assert not _allowed(statements, "secretsmanager:GetSecretValue", other_secret)
     assert {t["ResourceType"] for t in data["TagSpecifications"]} == {"instance", "volume"}
 
 

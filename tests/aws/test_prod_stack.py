@@ -92,6 +92,8 @@ def test_http_redirects_to_https_with_the_certificate(prod_stack, boto_session, 
         prod_stack.env["DEVOPS_TEST_CERTIFICATE_ARN"]
     ]
     assert https["DefaultActions"][0]["Type"] == "forward"
+    attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])
+    assert {"Key": "deletion_protection.enabled", "Value": "true"} in attributes["Attributes"]
 
 
 def test_launch_template_uses_the_looked_up_image(boto_session, prefix):
@@ -154,6 +156,9 @@ def test_confirmed_teardown_keeps_a_final_snapshot_and_nothing_else(
     run = prod_stack.teardown("-e", f"teardown_confirm={prod_stack.project}-prod")
     prod_stack.torn_down = True
     assert run.returncode == 0, run.output[-5000:]
+    # AWS refuses to delete a protected load balancer; moto does not (test_moto_gaps), so the
+    # task result is what shows the role lifted the protection first.
+    assert run.task_status("Turn off deletion protection before the delete") == ["changed"]
     rds = boto_session.client("rds")
     assert f"{prefix}-db" not in [
         d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]
