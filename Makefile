@@ -43,6 +43,7 @@ lint: setup-apt setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lin
 	@echo "==> argument_specs <-> defaults <-> README"; python scripts/check_argument_specs.py
 	@echo "==> collection metadata (readme, dependencies)"; python scripts/check_collection.py
 	@echo "==> shellcheck"; shellcheck scripts/*.sh .ci/run $$(ls cloudformation/scripts/*.sh bench/*/*.sh 2>/dev/null)
+	@echo "==> setup.sh off Debian"; scripts/test-setup.sh
 	@echo "==> changelog fragments"; cd $(COLLECTION) && antsibull-changelog lint
 	@if ls cloudformation/*.yaml >/dev/null 2>&1; then echo "==> cfn-lint"; cfn-lint cloudformation/*.yaml; fi
 

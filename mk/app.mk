@@ -6,20 +6,29 @@ APP_ARTIFACT_OUT ?= build/app
 APP_VERSION ?=
 APP_PYTEST_ARGS ?=
 
-.PHONY: app-venv app-test app-artifact app-run
+.PHONY: app-venv app-test app-test-artifact app-artifact app-run
 
+# The unit tests stay in test-quick; building and installing the release artifact (tests
+# marked `artifact`, ~40 s of the ~100 s) runs with the slower suites in `make test`.
 QUICK_TARGETS += app-test
+TEST_TARGETS += app-test-artifact
 
 app-venv: setup-venv ## App virtualenv .cache/app-venv (requirements.lock + requirements-test.txt)
 	@scripts/app-artifact.sh --venv-only
 
-# PostgreSQL is stopped afterwards only when this target started it.
-app-test: app-venv ## App tests (pytest-django, gunicorn, artifact install) on PostgreSQL 127.0.0.1:55432
-	@was_running=0; if scripts/pg-test.sh status; then was_running=1; fi; \
+# $(call app_pytest,marker expression): the app's tests on the test PostgreSQL, which is
+# stopped afterwards only when this target started it.
+app_pytest = was_running=0; if scripts/pg-test.sh status; then was_running=1; fi; \
 	scripts/pg-test.sh start; \
-	rc=0; (cd app && "$(APP_VENV)/bin/python" -m pytest -q -p no:cacheprovider $(APP_PYTEST_ARGS)) || rc=$$?; \
+	rc=0; (cd app && "$(APP_VENV)/bin/python" -m pytest -q -p no:cacheprovider -m "$(1)" $(APP_PYTEST_ARGS)) || rc=$$?; \
 	if [ $$was_running = 0 ]; then scripts/pg-test.sh stop; fi; \
 	exit $$rc
+
+app-test: app-venv ## App tests (pytest-django, gunicorn) on PostgreSQL 127.0.0.1:55432, without the artifact ones
+	@$(call app_pytest,not artifact)
+
+app-test-artifact: app-venv ## App tests that build the release artifact and install it into a fresh virtualenv
+	@$(call app_pytest,artifact)
 
 app-artifact: app-venv ## Release artifact in build/app (APP_ARTIFACT_OUT=dir, APP_VERSION=x.y.z to override)
 	@scripts/app-artifact.sh --out "$(APP_ARTIFACT_OUT)" $(if $(APP_VERSION),--version "$(APP_VERSION)")

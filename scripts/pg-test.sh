@@ -35,8 +35,15 @@ logfile=$PGTEST_DIR/postgres.log
 say() { printf '==> %s\n' "$*" >&2; }
 url() { echo "postgres://$PGTEST_USER:$PGTEST_PASSWORD@127.0.0.1:$PGTEST_PORT/$PGTEST_DB"; }
 
+# Debian keeps the server binaries under /usr/lib/postgresql/<version>/bin; other systems
+# put initdb and pg_ctl on PATH.
 newest_bindir() {
-  find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1
+  local dir
+  dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$dir" ] && command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
+    dir=$(dirname "$(command -v pg_ctl)")
+  fi
+  echo "$dir"
 }
 
 pg_bindir() {

@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh          everything
 #   scripts/setup.sh venv     only the virtualenv (enough for lint and unit tests)
-#   scripts/setup.sh apt      only the Debian packages
+#   scripts/setup.sh apt      only the Debian packages (elsewhere: check the commands they provide)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,11 +20,18 @@ venv="$here/.venv"
 #   python3-venv, python3-dev, gcc: the controller virtualenv
 #   git, curl, rsync, jq: scripts; shellcheck: lint of the shell scripts
 APT_PACKAGES=(docker.io debootstrap postgresql wrk python3-venv python3-dev gcc git curl rsync jq shellcheck)
+# Where dpkg is not the package manager, the commands those packages provide are looked for
+# instead (PostgreSQL's server binaries may sit outside PATH, as on Debian).
+REQUIRED_COMMANDS=(docker debootstrap initdb pg_ctl wrk python3.11 gcc git curl rsync jq shellcheck)
+# Tests point this elsewhere to exercise the non-Debian path on a Debian machine.
+DEBIAN_VERSION_FILE=${SETUP_DEBIAN_VERSION_FILE:-/etc/debian_version}
 
 say() { printf '==> %s\n' "$*"; }
 
+is_debian() { [ -f "$DEBIAN_VERSION_FILE" ] && command -v dpkg-query >/dev/null; }
+
 need_root_debian() {
-  if [ "$(id -u)" != 0 ] || [ ! -f /etc/debian_version ]; then
+  if [ "$(id -u)" != 0 ] || ! is_debian; then
     cat >&2 <<MSG
 This set-up installs Debian packages and starts the Docker engine, so it needs root
 on Debian/Ubuntu. On other systems install these yourself, then run 'make setup' again:
@@ -35,7 +42,42 @@ MSG
   fi
 }
 
+has_command() {
+  case "$1" in
+    initdb | pg_ctl)
+      command -v "$1" >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null
+      ;;
+    python3.11)
+      command -v python3.11 >/dev/null && python3.11 -c 'import venv, ensurepip' 2>/dev/null
+      ;;
+    *) command -v "$1" >/dev/null ;;
+  esac
+}
+
+# Not Debian: no packages to install, only the commands to check. Names what is missing.
+check_commands() {
+  local missing=()
+  for c in "${REQUIRED_COMMANDS[@]}"; do
+    has_command "$c" || missing+=("$c")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "required commands present (not Debian: checked commands, not packages)"
+    return
+  fi
+  cat >&2 <<MSG
+Not a Debian system, so this set-up does not install packages. Missing commands:
+  ${missing[*]}
+Install them with your package manager (python3.11 with its venv module; initdb and pg_ctl
+from the PostgreSQL server), then run 'make setup' again.
+MSG
+  exit 1
+}
+
 apt_packages() {
+  if ! is_debian; then
+    check_commands
+    return
+  fi
   local missing=()
   for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

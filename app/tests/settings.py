@@ -13,6 +13,6 @@ os.environ.setdefault(
 )
 os.environ.setdefault("APP_RELEASE", "test-release")
 
-from sampleapp.settings import *  # noqa: F403
+from sampleapp.settings import *  # noqa: F403 - the real settings, overridden below
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

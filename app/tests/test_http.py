@@ -46,7 +46,7 @@ def test_ssl_redirect_trusts_the_alb_header(client, settings):
 
 @pytest.mark.django_db
 def test_session_and_csrf_cookies_are_secure(client, django_user_model):
-    django_user_model.objects.create_superuser("ops", password="fake-test-password")  # noqa: S106
+    django_user_model.objects.create_superuser("ops", password="fake-test-password")  # noqa: S106 - fake test password
     login_page = client.get("/admin/login/")
     assert login_page.cookies["csrftoken"]["secure"] is True
     response = client.post("/admin/login/", {"username": "ops", "password": "fake-test-password"})
