@@ -22,6 +22,7 @@ test-cfn-quick: setup-venv ## CloudFormation template tests without moto or Dock
 test-cfn: setup-venv ## CloudFormation on moto (deploy, no-change redeploy, teardown, parity) + signal script in a container
 	@pytest -q tests/cfn -m "moto or docker"
 
-QUICK_TARGETS += cfn-lint cfn-scan test-cfn-quick
+# cfn-lint itself runs in `make lint`.
+QUICK_TARGETS += cfn-scan test-cfn-quick
 # Runs after the Molecule scenarios, in their stream (see the Makefile's `test`).
 MOLECULE_STREAM_TARGETS += test-cfn
