@@ -11,7 +11,8 @@ APP_PYTEST_ARGS ?=
 # The unit tests stay in test-quick; building and installing the release artifact (tests
 # marked `artifact`, ~40 s of the ~100 s) runs with the slower suites in `make test`.
 QUICK_TARGETS += app-test
-TEST_TARGETS += app-test-artifact
+# In the Molecule stream: the slow stream (moto, the stack) is the longer one.
+MOLECULE_STREAM_TARGETS += app-test-artifact
 
 app-venv: setup-venv ## App virtualenv .cache/app-venv (requirements.lock + requirements-test.txt)
 	@scripts/app-artifact.sh --venv-only
