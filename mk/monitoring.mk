@@ -1,12 +1,13 @@
 # Monitoring tier (prometheus and grafana roles): alert rules proven by promtool on
-# synthetic series (quick), and the monitoring Molecule scenario that proves every
-# dashboard and rule query on live data.
+# synthetic series, bad input, rendered templates and EC2 discovery (moto + the
+# controller's Prometheus) on the controller; and the monitoring Molecule scenario that
+# proves every dashboard and rule query on live data.
 .PHONY: promtool test-monitoring-rules test-monitoring
 
 promtool: ## promtool from Debian's prometheus package into .cache/tools (no server installed)
 	@scripts/promtool.sh --version >/dev/null 2>&1 && scripts/promtool.sh --path
 
-test-monitoring-rules: setup-venv ## Alert rules: promtool check + `promtool test rules` + PromQL extractor tests
+test-monitoring-rules: setup-venv ## Monitoring on the controller: promtool rule tests, PromQL extractor, bad input, templates, EC2 discovery on moto
 	@pytest -q -p no:cacheprovider tests/monitoring
 
 test-monitoring: setup ## Monitoring Molecule scenario (Prometheus on live app + node_exporter data, Grafana files)

@@ -34,7 +34,7 @@ def test_dashboards_cover_the_issue_panels():
     assert {"CPU busy", "Memory used", "Disk used", "Network received", "Network sent"} <= titles[
         "hosts.json"
     ]
-    assert {"Targets up", "Request rate per instance"} <= titles["fleet.json"]
+    assert {"Instances up", "Request rate per instance"} <= titles["fleet.json"]
 
 
 def test_extractor_replaces_grafana_variables_and_walks_rows(tmp_path):

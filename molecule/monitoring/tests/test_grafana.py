@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prom_api import API, basic_auth
 
 testinfra_hosts = ["monitoring-mon"]
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
@@ -30,6 +31,7 @@ FAKE_SECRETS = (
     "molecule-fake-grafana-password",
     "molecule-fake-datasource-password",
     "molecule-fake-webhook-token",
+    "molecule-fake-self-scrape-password",
 )
 
 
@@ -101,6 +103,20 @@ def test_datasource_points_at_prometheus_with_the_dashboards_uid(host):
     assert used == {ds["uid"]}
 
 
+def test_datasource_credentials_are_prometheus_basic_auth(host, http):
+    """What Grafana would send is what Prometheus' web config accepts (and nothing else)."""
+    with host.sudo():
+        doc = yaml.safe_load(
+            host.file("/etc/grafana/provisioning/datasources/devops-django.yml").content_string
+        )
+    (ds,) = doc["datasources"]
+    url = f"{ds['url']}/api/v1/query?query=up"
+    creds = basic_auth(ds["basicAuthUser"], ds["secureJsonData"]["basicAuthPassword"])
+    assert url.startswith(API.rsplit("/api/v1", 1)[0])
+    assert http(url, headers=creds).status == 200
+    assert http(url).status == 401
+
+
 def test_dashboard_provider_and_files(host):
     with host.sudo():
         provider = yaml.safe_load(
@@ -126,6 +142,7 @@ def test_no_secret_in_ansible_output_when_secrets_change():
     changed = {
         "grafana_admin_password": "molecule-fake-grafana-password-2",
         "grafana_datasource_basic_auth_password": "molecule-fake-datasource-password-2",
+        "prometheus_web_self_scrape_password": "molecule-fake-self-scrape-password-2",
         "prometheus_alertmanager_receivers": [
             {
                 "name": "default",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import urlencode
 
 import pytest
 from molecule_shared import unit_property
+from prom_api import AUTH, PROM, SELF_SCRAPE_PASSWORD, api, basic_auth
 
 testinfra_hosts = ["monitoring-mon"]
-API = "http://127.0.0.1:9090/api/v1"
 SHIPPED_ALERTS = {
     "InstanceDown",
     "TargetMissing",
@@ -21,12 +20,6 @@ SHIPPED_ALERTS = {
     "HostDiskFilling",
     "HostCpuSaturated",
 }
-
-
-def api(http, path, **params):
-    resp = http(f"{API}/{path}" + (f"?{urlencode(params)}" if params else ""))
-    assert resp.status == 200, resp.body
-    return resp.json()["data"]
 
 
 def test_service_runs_as_nologin_user(host):
@@ -58,6 +51,42 @@ def test_flags_from_variables(host):
     assert "--storage.tsdb.retention.time=1d" in cmdline
     assert "--storage.tsdb.retention.size=512MB" in cmdline
     assert "--web.listen-address=0.0.0.0:9090" in cmdline
+    assert "--web.external-url=http://prometheus.molecule.invalid:9090/" in cmdline
+    assert "--web.config.file=/etc/prometheus/web.yml" in cmdline
+
+
+def test_external_url_is_applied(http):
+    flags = api(http, "status/flags")
+    assert flags["web.external-url"] == "http://prometheus.molecule.invalid:9090/"
+    # The URL has no path: the API stays at the root (no route prefix).
+    assert flags["web.route-prefix"] == "/"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/targets", "/metrics", "/-/healthy"])
+def test_basic_auth_guards_every_endpoint(http, path):
+    assert http(f"{PROM}{path}").status == 401
+    wrong = basic_auth("grafana", "molecule-fake-wrong-password")
+    assert http(f"{PROM}{path}", headers=wrong).status == 401
+    assert http(f"{PROM}{path}", headers=AUTH).status == 200
+    assert (
+        http(f"{PROM}{path}", headers=basic_auth("prometheus", SELF_SCRAPE_PASSWORD)).status == 200
+    )
+
+
+def test_web_config_holds_hashes_only(host):
+    f = host.file("/etc/prometheus/web.yml")
+    assert (f.user, f.group, f.mode) == ("root", "prometheus", 0o640)
+    with host.sudo():
+        text = f.content_string
+        password_file = host.file("/etc/prometheus/self_scrape_password")
+        assert (password_file.user, password_file.group, password_file.mode) == (
+            "root",
+            "prometheus",
+            0o640,
+        )
+        assert password_file.content_string == SELF_SCRAPE_PASSWORD
+    assert "molecule-fake" not in text
+    assert text.count("$2b$10$") == 2
 
 
 def test_config_files_are_private_and_valid(host):
@@ -66,6 +95,7 @@ def test_config_files_are_private_and_valid(host):
         "/etc/prometheus/rules/devops_django.rules.yml",
         "/etc/prometheus/file_sd/django.yml",
         "/etc/prometheus/alertmanager.yml",
+        "/etc/prometheus/rules/molecule.rules.yml",
     ):
         f = host.file(path)
         assert (f.user, f.group, f.mode) == ("root", "prometheus", 0o640), path
@@ -96,15 +126,28 @@ def test_every_target_is_up(http):
         ("django", "monitoring-app"),
     }
     assert found[("django", "monitoring-app")]["scrapeUrl"].endswith(":8000/metrics")
+    # The self-scrape goes through basic auth with the self-scrape password.
+    assert found[("prometheus", "monitoring-mon")]["scrapeUrl"] == "http://127.0.0.1:9090/metrics"
 
 
 def test_shipped_rules_are_loaded_and_nothing_fires(http):
     groups = api(http, "rules")["groups"]
     alerts = {r["name"]: r for g in groups for r in g["rules"] if r["type"] == "alerting"}
     assert set(alerts) == SHIPPED_ALERTS
+    assert {g["file"] for g in groups} == {
+        "/etc/prometheus/rules/devops_django.rules.yml",
+        "/etc/prometheus/rules/molecule.rules.yml",
+    }
     assert all(r["health"] == "ok" for r in alerts.values()), alerts
     firing = [a for a in api(http, "alerts")["alerts"] if a["state"] == "firing"]
     assert firing == []
+
+
+def test_extra_rule_file_is_loaded_and_evaluated(http):
+    deadline = time.monotonic() + 30
+    while not api(http, "query", query="molecule:up:sum")["result"]:
+        assert time.monotonic() < deadline, "the extra recording rule never produced a sample"
+        time.sleep(2)
 
 
 def test_external_labels_applied(http):
@@ -125,6 +168,7 @@ def test_reload_is_a_hup_not_a_restart(host, http):
     before = float(api(http, "query", query=query)["result"][0]["value"][1])
     time.sleep(1.1)
     with host.sudo():
+        # By hand; the role's own reload handler is proven by test_reconverge.py.
         host.run_expect([0], "systemctl reload prometheus")
     deadline = time.monotonic() + 30
     after = before
