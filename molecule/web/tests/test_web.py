@@ -272,6 +272,14 @@ def test_nginx_unit_hardening(host, prop, expected):
     assert unit_property(host, "nginx.service", prop) == expected
 
 
+def test_nginx_stops_before_the_app_at_shutdown(host):
+    """Ordered after the app's units, so systemd stops nginx first: a host going down refuses
+    connections (the load balancer retries them elsewhere) instead of answering 502 from an
+    nginx whose gunicorn is already gone (tests/stack test_stopped_app_host_is_routed_around)."""
+    after = unit_property(host, "nginx.service", "After").split()
+    assert {"sampleapp.socket", "sampleapp.service"} <= set(after)
+
+
 def test_nginx_master_keeps_only_the_capabilities_it_needs(host):
     caps = {"cap_chown", "cap_dac_override", "cap_kill", "cap_setgid", "cap_setuid"}
     caps.add("cap_net_bind_service")
