@@ -5,6 +5,8 @@ When one of these tests fails, moto has closed the gap: remove the workaround it
 
 from __future__ import annotations
 
+import contextlib
+
 import boto3
 import pytest
 from botocore.config import Config
@@ -159,25 +161,32 @@ def test_template_tags_leak_into_version_one(client):
         ec2.delete_launch_template(LaunchTemplateName=name)
 
 
-@pytest.fixture(scope="module")
-def small_asg(client, network):
-    """An empty Auto Scaling group whose tags were given out of key order."""
+@contextlib.contextmanager
+def bare_group(client, **group):
+    """An Auto Scaling group on a bare launch template, both deleted afterwards."""
     ec2, autoscaling = client("ec2"), client("autoscaling")
     name = random_project()
     ec2.create_launch_template(
         LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b"}
     )
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name},
-        MinSize=0,
-        MaxSize=0,
-        VPCZoneIdentifier=network["subnets"][0],
-        Tags=[{"Key": k, "Value": "1", "PropagateAtLaunch": True} for k in ("Zulu", "Alpha")],
+        AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateName": name}, **group
     )
-    yield name
-    autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
-    ec2.delete_launch_template(LaunchTemplateName=name)
+    try:
+        yield name
+    finally:
+        autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+        ec2.delete_launch_template(LaunchTemplateName=name)
+
+
+@pytest.fixture(scope="module")
+def small_asg(client, network):
+    """An empty Auto Scaling group whose tags were given out of key order."""
+    tags = [{"Key": k, "Value": "1", "PropagateAtLaunch": True} for k in ("Zulu", "Alpha")]
+    with bare_group(
+        client, MinSize=0, MaxSize=0, VPCZoneIdentifier=network["subnets"][0], Tags=tags
+    ) as name:
+        yield name
 
 
 def test_asg_tags_come_back_in_insertion_order(client, small_asg):
@@ -258,26 +267,13 @@ def test_list_instance_profile_tags_is_not_implemented(client):
 def test_asg_starts_every_instance_in_the_first_subnet(client, network):
     """Workaround: test_prod_stack checks the group's subnets, not where instances run."""
     ec2, autoscaling = client("ec2"), client("autoscaling")
-    name = random_project()
-    ec2.create_launch_template(
-        LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b"}
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name},
-        MinSize=4,
-        MaxSize=4,
-        VPCZoneIdentifier=",".join(network["subnets"]),
-    )
-    try:
+    subnets = ",".join(network["subnets"])
+    with bare_group(client, MinSize=4, MaxSize=4, VPCZoneIdentifier=subnets) as name:
         group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
             "AutoScalingGroups"
         ][0]
         ids = [i["InstanceId"] for i in group["Instances"]]
         reservations = ec2.describe_instances(InstanceIds=ids)["Reservations"]
-        subnets = {i["SubnetId"] for r in reservations for i in r["Instances"]}
+        used = {i["SubnetId"] for r in reservations for i in r["Instances"]}
         assert len(ids) == 4
-        assert subnets == {network["subnets"][0]}, "moto now spreads instances over subnets"
-    finally:
-        autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
-        ec2.delete_launch_template(LaunchTemplateName=name)
+        assert used == {network["subnets"][0]}, "moto now spreads instances over subnets"
