@@ -254,15 +254,21 @@ def test_nginx_config_change_is_a_reload_not_a_restart(host):
     assert wait_for(lambda: not children(host, master) & workers, timeout=30), "new workers"
 
 
+# The sandbox both units share (nginx's drop-in, the app's own unit); each test adds its own.
+SANDBOX = [
+    ("NoNewPrivileges", "yes"),
+    ("ProtectSystem", "strict"),
+    ("ProtectHome", "yes"),
+    ("PrivateTmp", "yes"),
+    ("PrivateDevices", "yes"),
+    ("ProtectKernelTunables", "yes"),
+]
+
+
 @pytest.mark.parametrize(
     ("prop", "expected"),
     [
-        ("NoNewPrivileges", "yes"),
-        ("ProtectSystem", "strict"),
-        ("ProtectHome", "yes"),
-        ("PrivateTmp", "yes"),
-        ("PrivateDevices", "yes"),
-        ("ProtectKernelTunables", "yes"),
+        *SANDBOX,
         ("ProtectControlGroups", "yes"),
         ("MemoryDenyWriteExecute", "yes"),
         ("SystemCallArchitectures", "native"),
@@ -345,12 +351,7 @@ def test_socket_activation(host):
 @pytest.mark.parametrize(
     ("prop", "expected"),
     [
-        ("NoNewPrivileges", "yes"),
-        ("ProtectSystem", "strict"),
-        ("ProtectHome", "yes"),
-        ("PrivateTmp", "yes"),
-        ("PrivateDevices", "yes"),
-        ("ProtectKernelTunables", "yes"),
+        *SANDBOX,
         ("CapabilityBoundingSet", ""),
         ("User", APP),
         ("KillMode", "mixed"),
