@@ -50,34 +50,70 @@ lint: setup-apt setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lin
 collection-build: setup-venv ## ansible-galaxy collection build into build/
 	@mkdir -p build && ansible-galaxy collection build --force --output-path build $(COLLECTION)
 
-test-quick: lint collection-build $(QUICK_TARGETS) ## Lint + unit tests (minutes)
-	@echo "test-quick: OK ($(QUICK_TARGETS))"
+# Timing (docs/testing.md): every timed target appends "stream target seconds ok|failed" to
+# TEST_TIMES; scripts/test_times.py prints the table and fails on a FAILED or OVER row.
+# Budgets: BUDGET_<target> ?= seconds, beside the target's registration in mk/*.mk.
+TEST_TIMES ?= build/test-times.tsv
+# Set on the sub-makes of `make test`: they add rows, `test` starts the file and prints the table.
+TEST_TIMES_NESTED ?=
+QUICK_TIMED = lint collection-build $(QUICK_TARGETS)
+MOLECULE_TIMED = $(MOLECULE_SCENARIOS:%=molecule-%) $(MOLECULE_STREAM_TARGETS)
+TIMED_TARGETS = setup $(QUICK_TIMED) $(MOLECULE_TIMED) $(TEST_TARGETS) test-quick test
+BUDGET_ARGS = $(foreach t,$(TIMED_TARGETS),--budget '$(t)=$(BUDGET_$(t))')
+# Budgets of the targets defined here, in seconds: the last measured time + ~25%. setup is
+# seconds on a prepared machine; the budget is for a new one (packages, virtualenv, image).
+BUDGET_setup ?= 600
+BUDGET_lint ?= 300
+BUDGET_collection-build ?= 30
+BUDGET_test-quick ?= 525
+BUDGET_test ?= 2700
 
-molecule: setup ## Every Molecule scenario (MOLECULE_SCENARIOS), one after another
+# $(call run_timed,stream,targets): make each target in turn, print its time and add its row;
+# go on after a failure (the table stays complete), fail at the end.
+run_timed = trc=0; mkdir -p '$(dir $(TEST_TIMES))'; for tt in $(2); do \
+	  t0=$$(date +%s); tst=ok; $(MAKE) --no-print-directory "$$tt" || { tst=failed; trc=1; }; \
+	  ts=$$(( $$(date +%s) - t0 )); \
+	  if [ $$tst = ok ]; then echo "$$tt passed in $${ts}s"; else echo "$$tt FAILED after $${ts}s"; fi; \
+	  printf '%s\t%s\t%s\t%s\n' '$(1)' "$$tt" "$$ts" "$$tst" >>'$(TEST_TIMES)'; \
+	done; [ $$trc = 0 ]
+# times_start: an empty TEST_TIMES (unless nested), the clock and rc=0 for times_end.
+times_start = mkdir -p '$(dir $(TEST_TIMES))'; [ -n '$(TEST_TIMES_NESTED)' ] || : >'$(TEST_TIMES)'; \
+	begin=$$(date +%s); rc=0
+# $(call times_end,run): the run's wall time as a `total` row (empty run: none), then unless
+# nested the table; exit 1 when a target failed or went over its budget.
+times_end = if [ -n '$(1)' ]; then printf 'total\t%s\t%s\t%s\n' '$(1)' "$$(( $$(date +%s) - begin ))" \
+	  "$$([ $$rc = 0 ] && echo ok || echo failed)" >>'$(TEST_TIMES)'; fi; \
+	if [ -z '$(TEST_TIMES_NESTED)' ]; then \
+	  python scripts/test_times.py report --run '$(or $(1),$@)' $(BUDGET_ARGS) '$(TEST_TIMES)' || rc=1; fi; \
+	exit $$rc
+
+test-quick: ## Lint + unit tests (minutes), each timed, then the time table
+	@$(times_start); $(call run_timed,quick,$(QUICK_TIMED)) || rc=1; $(call times_end,test-quick)
+
+molecule: setup ## Every Molecule scenario (MOLECULE_SCENARIOS), one after another (one: make molecule-<scenario>)
 	@for s in $(MOLECULE_SCENARIOS); do scripts/molecule.sh test "$$s"; done
 
-# $(call run_timed,targets): make each target in turn and print its time; stop at the first failure.
-run_timed = for t in $(1); do \
-	  start=$$(date +%s); $(MAKE) --no-print-directory "$$t"; \
-	  echo "$$t passed in $$(( $$(date +%s) - start ))s"; \
-	done
+molecule-%: setup
+	@scripts/molecule.sh test $*
 
 test-slow: setup ## The slower suites (TEST_TARGETS), one after another, each timed
-	@$(call run_timed,$(TEST_TARGETS))
+	@$(times_start); $(call run_timed,slow,$(TEST_TARGETS)) || rc=1; $(call times_end,)
 
-test-molecule-stream: molecule ## The Molecule scenarios, then MOLECULE_STREAM_TARGETS
-	@$(call run_timed,$(MOLECULE_STREAM_TARGETS))
+test-molecule-stream: setup ## The Molecule scenarios, then MOLECULE_STREAM_TARGETS, each timed
+	@$(times_start); $(call run_timed,molecule,$(MOLECULE_TIMED)) || rc=1; $(call times_end,)
 
 # Two streams at once: the Molecule scenarios and the slower suites (moto, the stack)
 # use different containers, networks and ports, and each mostly keeps one core busy.
-# Lines carry their stream's name; each stream stops at its first failure.
-test: setup test-quick ## Everything: lint, unit, Molecule, moto, the stack end to end
-	@start=$$(date +%s); \
-	( $(MAKE) --no-print-directory test-molecule-stream 2>&1 | sed -u 's/^/[molecule] /' ) & m=$$!; \
-	( $(MAKE) --no-print-directory test-slow 2>&1 | sed -u 's/^/[slow] /' ) & t=$$!; \
-	rc=0; wait $$m || rc=1; wait $$t || rc=1; \
+# Lines carry their stream's name; every target runs even after one fails, then the table.
+test: ## Everything: lint, unit, Molecule, moto, the stack end to end; the time table at the end
+	@$(times_start); $(call run_timed,setup,setup) || rc=1; \
+	$(MAKE) --no-print-directory test-quick TEST_TIMES_NESTED=1 || rc=1; \
+	start=$$(date +%s); \
+	( $(MAKE) --no-print-directory test-molecule-stream TEST_TIMES_NESTED=1 2>&1 | sed -u 's/^/[molecule] /' ) & mpid=$$!; \
+	( $(MAKE) --no-print-directory test-slow TEST_TIMES_NESTED=1 2>&1 | sed -u 's/^/[slow] /' ) & spid=$$!; \
+	wait $$mpid || rc=1; wait $$spid || rc=1; \
 	echo "molecule + slow suites: $$(( $$(date +%s) - start ))s"; \
-	if [ $$rc != 0 ]; then echo "test: FAILED"; exit 1; fi; echo "test: OK"
+	$(call times_end,test)
 
 local: setup ## The whole stack on this machine (moto + containers)
 	@scripts/local.sh up
