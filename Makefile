@@ -60,10 +60,12 @@ QUICK_TIMED = lint collection-build $(QUICK_TARGETS)
 MOLECULE_TIMED = $(MOLECULE_SCENARIOS:%=molecule-%) $(MOLECULE_STREAM_TARGETS)
 TIMED_TARGETS = setup $(QUICK_TIMED) $(MOLECULE_TIMED) $(TEST_TARGETS) test-quick test
 BUDGET_ARGS = $(foreach t,$(TIMED_TARGETS),--budget '$(t)=$(BUDGET_$(t))')
-# Budgets of the targets defined here, in seconds: the last measured time + ~25%. setup is
+# Multiplies every budget of a report, for a machine busy with other work (docs/testing.md).
+BUDGET_SCALE ?= 1
+# Budgets of the targets defined here, in seconds (how they are set: docs/testing.md). setup is
 # seconds on a prepared machine; the budget is for a new one (packages, virtualenv, image).
 BUDGET_setup ?= 600
-BUDGET_lint ?= 300
+BUDGET_lint ?= 200
 BUDGET_collection-build ?= 30
 BUDGET_test-quick ?= 525
 BUDGET_test ?= 2700
@@ -84,7 +86,7 @@ times_start = mkdir -p '$(dir $(TEST_TIMES))'; [ -n '$(TEST_TIMES_NESTED)' ] || 
 times_end = if [ -n '$(1)' ]; then printf 'total\t%s\t%s\t%s\n' '$(1)' "$$(( $$(date +%s) - begin ))" \
 	  "$$([ $$rc = 0 ] && echo ok || echo failed)" >>'$(TEST_TIMES)'; fi; \
 	if [ -z '$(TEST_TIMES_NESTED)' ]; then \
-	  python scripts/test_times.py report --run '$(or $(1),$@)' $(BUDGET_ARGS) '$(TEST_TIMES)' || rc=1; fi; \
+	  python scripts/test_times.py report --run '$(or $(1),$@)' --scale '$(BUDGET_SCALE)' $(BUDGET_ARGS) '$(TEST_TIMES)' || rc=1; fi; \
 	exit $$rc
 
 test-quick: ## Lint + unit tests (minutes), each timed, then the time table

@@ -20,6 +20,6 @@ test-aws-validation: setup-venv ## AWS input validation and moto-gap tests only 
 	@pytest tests/aws/test_validation.py tests/aws/test_moto_gaps.py -q
 
 TEST_TARGETS += test-aws-stacks test-aws-checks
-# Budgets in seconds (docs/testing.md): the last measured time + ~25%.
+# Budgets in seconds (how they are set: docs/testing.md).
 BUDGET_test-aws-stacks ?= 740
 BUDGET_test-aws-checks ?= 370

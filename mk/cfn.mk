@@ -26,7 +26,7 @@ test-cfn: setup-venv ## CloudFormation on moto (deploy, no-change redeploy, tear
 QUICK_TARGETS += cfn-scan test-cfn-quick
 # Runs after the Molecule scenarios, in their stream (see the Makefile's `test`).
 MOLECULE_STREAM_TARGETS += test-cfn
-# Budgets in seconds (docs/testing.md): the last measured time + ~25%.
+# Budgets in seconds (how they are set: docs/testing.md).
 BUDGET_cfn-scan ?= 120
-BUDGET_test-cfn-quick ?= 60
+BUDGET_test-cfn-quick ?= 30
 BUDGET_test-cfn ?= 300

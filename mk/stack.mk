@@ -7,5 +7,5 @@ test-stack: setup ## Local stack end to end (tests/stack): ~15 min
 	@pytest -q -s -p no:cacheprovider tests/stack
 
 TEST_TARGETS += test-stack
-# Budget in seconds (docs/testing.md): the last measured time + ~25%.
+# Budget in seconds (how it is set: docs/testing.md).
 BUDGET_test-stack ?= 1450

@@ -19,11 +19,14 @@ Exit 2 with a message naming the target when a budget is missing or not a number
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 TOTAL_STREAM = "total"
+# The order of `make test`; the two parallel streams finish their targets interleaved.
+STREAM_ORDER = ("setup", "quick", "molecule", "slow")
 STATUSES = ("ok", "failed")
 FIELDS = len(("stream", "target", "seconds", "status"))
 EXIT_OVER, EXIT_BUDGET = 1, 2
@@ -117,13 +120,20 @@ def result_of(row: Row, budget: int) -> str:
     return "OK"
 
 
-def render(rows: list[Row], budgets: dict[str, int], run: str) -> str:
-    targets = [r for r in rows if r.stream != TOTAL_STREAM]
+def render(rows: list[Row], budgets: dict[str, int], run: str, scale: float = 1.0) -> str:
+    targets = sorted(
+        (r for r in rows if r.stream != TOTAL_STREAM),
+        key=lambda r: (
+            STREAM_ORDER.index(r.stream) if r.stream in STREAM_ORDER else len(STREAM_ORDER)
+        ),
+    )
     totals = [r for r in rows if r.stream == TOTAL_STREAM]
     width = max([len("target"), *(len(r.target) for r in rows)])
     head = f"{'target':<{width}}  {'stream':<8}  {'seconds':>7}  {'budget':>6}  result"
     rule = "-" * len(head)
-    lines = [f"{run}: time per target (seconds; budgets: BUDGET_<target>)", rule, head, rule]
+    scaled = f" x {scale:g} (BUDGET_SCALE)" if scale != 1 else ""
+    title = f"{run}: time per target (seconds; budgets: BUDGET_<target>{scaled})"
+    lines = [title, rule, head, rule]
     for r in targets:
         lines.append(
             f"{r.target:<{width}}  {r.stream:<8}  {r.seconds:>7}  {budgets[r.target]:>6}  "
@@ -158,7 +168,9 @@ def verdict_line(run: str, verdict: Verdict) -> str:
     return f"{run}: FAILED; " + "; ".join(parts)
 
 
-def report(path: Path, raw_budgets: dict[str, str], run: str) -> tuple[int, str]:
+def report(
+    path: Path, raw_budgets: dict[str, str], run: str, scale: float = 1.0
+) -> tuple[int, str]:
     """(exit code, text): 0 all OK, 1 a target failed or went over, 2 a budget is missing."""
     rows = read_rows(path)
     errors = check_budgets(list(dict.fromkeys(r.target for r in rows)), raw_budgets)
@@ -167,9 +179,9 @@ def report(path: Path, raw_budgets: dict[str, str], run: str) -> tuple[int, str]
         return EXIT_BUDGET, f"{run}: measured times ({path}):\n{listing}\n" + "\n".join(
             f"{run}: ERROR: {e}" for e in errors
         )
-    budgets = {r.target: budget_of(r.target, raw_budgets) for r in rows}
+    budgets = {r.target: math.ceil(budget_of(r.target, raw_budgets) * scale) for r in rows}
     verdict = judge(rows, budgets)
-    text = render(rows, budgets, run) + "\n" + verdict_line(run, verdict)
+    text = render(rows, budgets, run, scale) + "\n" + verdict_line(run, verdict)
     return (0 if verdict.ok else EXIT_OVER), text
 
 
@@ -179,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="print the table; exit 1 on a failed or over-budget target")
     rep.add_argument("times", type=Path, help="the TSV written by run_timed")
     rep.add_argument("--run", default="test", help="name of the run, for the headings")
+    # A machine shared with other runs is slower everywhere: one factor instead of N overrides.
+    rep.add_argument("--scale", type=float, default=1.0, help="multiply every budget (> 0)")
     chk = sub.add_parser("check", help="exit 2 unless every named target has a budget")
     chk.add_argument("targets", nargs="+")
     for p in (rep, chk):
@@ -196,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         if not errors:
             print(f"budgets: all {len(args.targets)} timed targets have one")
         return EXIT_BUDGET if errors else 0
-    code, text = report(args.times, budgets, args.run)
+    if args.scale <= 0:
+        print(f"test_times.py: ERROR: --scale {args.scale:g}: must be > 0", file=sys.stderr)
+        return EXIT_BUDGET
+    code, text = report(args.times, budgets, args.run, args.scale)
     print(text, file=sys.stderr if code == EXIT_BUDGET else sys.stdout)
     return code
 

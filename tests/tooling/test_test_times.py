@@ -25,8 +25,10 @@ def write_times(tmp_path: Path, rows: list[tuple[str, str, int, str]]) -> Path:
     return path
 
 
-def run(times: Path, budgets: list[str] = BUDGETS) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, str(SCRIPT), "report", "--run", "test", str(times)]
+def run(
+    times: Path, budgets: list[str] = BUDGETS, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, str(SCRIPT), "report", "--run", "test", *extra, str(times)]
     for b in budgets:
         args += ["--budget", b]
     return subprocess.run(args, capture_output=True, text=True, check=False)
@@ -55,6 +57,19 @@ def test_all_within_budget_passes_and_lists_every_row(tmp_path):
     assert lines[-1] == "test: OK (every target passed within its budget)"
 
 
+def test_rows_are_grouped_by_stream_in_run_order(tmp_path):
+    rows = [
+        ("slow", "test-stack", 1200, "ok"),
+        ("molecule", "molecule-web", 600, "ok"),
+        ("quick", "lint", 120, "ok"),
+        ("quick", "web-unit", 40, "ok"),
+    ]
+    result = run(write_times(tmp_path, rows))
+    assert result.returncode == 0
+    firsts = [line.split()[0] for line in result.stdout.splitlines() if line.split()[-1:] == ["OK"]]
+    assert firsts == ["lint", "web-unit", "molecule-web", "test-stack"]
+
+
 def test_target_over_budget_fails_after_listing_all(tmp_path):
     rows = list(ALL_OK)
     rows[2] = ("molecule", "molecule-web", 800, "ok")  # budget 710
@@ -64,6 +79,17 @@ def test_target_over_budget_fails_after_listing_all(tmp_path):
     assert web.endswith("OVER +90s")
     assert "test-stack" in result.stdout  # rows after the slow one are still in the table
     assert result.stdout.splitlines()[-1] == "test: FAILED; over budget: molecule-web (+90s)"
+
+
+def test_scale_multiplies_every_budget(tmp_path):
+    rows = [("quick", "lint", 200, "ok"), ("quick", "web-unit", 100, "ok")]
+    times = write_times(tmp_path, rows)
+    assert run(times).returncode == 1  # lint 150, web-unit 60
+    scaled = run(times, extra=("--scale", "1.5"))  # lint 225, web-unit 90
+    assert scaled.returncode == 1
+    assert scaled.stdout.splitlines()[-1] == "test: FAILED; over budget: web-unit (+10s)"
+    assert "x 1.5 (BUDGET_SCALE)" in scaled.stdout.splitlines()[0]
+    assert run(times, extra=("--scale", "2")).returncode == 0
 
 
 def test_exactly_on_budget_is_ok(tmp_path):
