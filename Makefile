@@ -36,7 +36,7 @@ setup-venv: ## Only the controller virtualenv
 setup-apt: ## Only the Debian packages
 	@scripts/setup.sh apt
 
-lint: setup-apt setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs, changelog
+lint: setup-apt setup-venv collection-sanity ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs, changelog, ansible-test sanity
 	@echo "==> yamllint"; yamllint -s .
 	@echo "==> ansible-lint (production profile)"; ansible-lint -q
 	@echo "==> ruff"; ruff check . && ruff format --check .
