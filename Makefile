@@ -48,7 +48,7 @@ lint: setup-apt setup-venv collection-sanity ## yamllint, ansible-lint (producti
 	@if ls cloudformation/*.yaml >/dev/null 2>&1; then echo "==> cfn-lint"; cfn-lint cloudformation/*.yaml; fi
 
 collection-build: setup-venv ## ansible-galaxy collection build into build/
-	@mkdir -p build && ansible-galaxy collection build --force --output-path build $(COLLECTION)
+	@python scripts/build_collection.py --output-path build
 
 test-quick: lint collection-build $(QUICK_TARGETS) ## Lint + unit tests (minutes)
 	@echo "test-quick: OK ($(QUICK_TARGETS))"
