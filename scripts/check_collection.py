@@ -5,7 +5,9 @@
 - every collection the roles, playbooks and plugins call by FQCN (other than
   ansible.builtin and devops.django itself) is a dependency in galaxy.yml and in
   requirements.yml (for users who install from Galaxy);
-- galaxy.yml carries no placeholder link (the release build sets them).
+- galaxy.yml carries no placeholder link (the release build sets them);
+- the collection README lists every role (a link to its README) and every module (a table
+  row naming its FQCN).
 
 With --tarball PATH: the built tarball (scripts/build_collection.py) carries the license
 texts galaxy.yml declares, the changelog of its version with every module, the readme and
@@ -119,6 +121,19 @@ def check_tarball(path: Path, links: dict[str, str] | None = None) -> list[str]:
     return problems + _links(manifest, links)
 
 
+def readme_problems(galaxy: dict) -> list[str]:
+    readme = COLLECTION / galaxy.get("readme", "README.md")
+    listed = readme.read_text() if readme.is_file() else ""
+    problems = []
+    for role in sorted(p.name for p in (COLLECTION / "roles").iterdir() if p.is_dir()):
+        if f"(roles/{role}/README.md)" not in listed:
+            problems.append(f"the collection README does not list the role {role}")
+    for module in sorted(COLLECTION.glob("plugins/modules/*.py")):
+        if f"| `devops.django.{module.stem}` |" not in listed:
+            problems.append(f"the collection README does not list devops.django.{module.stem}")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tarball", type=Path, help="check this built tarball instead")
@@ -136,6 +151,7 @@ def main() -> int:
     problems = []
     if not (COLLECTION / galaxy.get("readme", "README.md")).is_file():
         problems.append(f"galaxy.yml readme {galaxy.get('readme')!r} does not exist")
+    problems += readme_problems(galaxy)
     for key in LINK_KEYS:
         if "example.invalid" in str(galaxy.get(key, "")):
             problems.append(f"galaxy.yml {key} is a placeholder: the release build sets it")
