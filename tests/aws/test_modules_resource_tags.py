@@ -1,6 +1,6 @@
 """devops.django.resource_tags through ansible on moto: purge_tags, --check --diff, and the
-collection's action group (module_defaults group/devops.django.aws reaches our module and
-amazon.aws's). Tags are read back with boto3.
+collection's action group (module_defaults group/devops.django.aws reaches our module,
+amazon.aws's and community.aws's). Tags are read back with boto3.
 """
 
 from __future__ import annotations
@@ -90,9 +90,12 @@ PLAY = """
       amazon.aws.cloudwatch_metric_alarm_info:
         alarm_names: ["{name}"]
       register: found
+    - name: List target groups with a community.aws module, without region or endpoint
+      community.aws.elb_target_group_info:
+      register: listed
     - name: Write the results for the test
       ansible.builtin.copy:
-        content: "{{{{ {{'tagged': tagged, 'found': found}} | to_json }}}}"
+        content: "{{{{ {{'tagged': tagged, 'found': found, 'listed': listed}} | to_json }}}}"
         dest: "{out}"
         mode: "0600"
 """
@@ -138,6 +141,7 @@ def test_module_defaults_group_reaches_resource_tags_and_amazon_aws(
     assert run.returncode == 0, run.output[-3000:]
     assert result["tagged"]["tagged"] == [arn]
     assert [a["alarm_arn"] for a in result["found"]["metric_alarms"]] == [arn]
+    assert "target_groups" in result["listed"] and not result["listed"].get("failed")
     assert _tags(cloudwatch, arn) == {**TAGS, **AWS_TAG}
 
 
