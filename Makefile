@@ -36,7 +36,7 @@ setup-venv: ## Only the controller virtualenv
 setup-apt: ## Only the Debian packages
 	@scripts/setup.sh apt
 
-lint: setup-apt setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs, changelog
+lint: setup-apt setup-venv collection-sanity ## yamllint, ansible-lint (production), ruff, cfn-lint, argument_specs, changelog, ansible-test sanity
 	@echo "==> yamllint"; yamllint -s .
 	@echo "==> ansible-lint (production profile)"; ansible-lint -q
 	@echo "==> ruff"; ruff check . && ruff format --check .
@@ -48,7 +48,7 @@ lint: setup-apt setup-venv ## yamllint, ansible-lint (production), ruff, cfn-lin
 	@if ls cloudformation/*.yaml >/dev/null 2>&1; then echo "==> cfn-lint"; cfn-lint cloudformation/*.yaml; fi
 
 collection-build: setup-venv ## ansible-galaxy collection build into build/
-	@mkdir -p build && ansible-galaxy collection build --force --output-path build $(COLLECTION)
+	@python scripts/build_collection.py --output-path build
 
 # Timing (docs/testing.md): every timed target appends "stream target seconds ok|failed" to
 # TEST_TIMES; scripts/test_times.py prints the table and fails on a FAILED or OVER row.

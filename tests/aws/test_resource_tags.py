@@ -61,7 +61,8 @@ def listener(boto_session):
 
 
 def test_alarm_and_listener_tagged_once(aws_env, boto_session, alarm, listener):
-    args = {"resource_arns": [alarm, listener], "tags": TAGS}
+    # Additive first (the default, purge_tags=true, is in test_modules_resource_tags.py).
+    args = {"resource_arns": [alarm, listener], "tags": TAGS, "purge_tags": False}
     checked = run_module(aws_env, "devops.django.resource_tags", "--check", **args)
     assert checked["changed"] and checked["tagged"] == [alarm, listener]
     cloudwatch, elbv2 = boto_session.client("cloudwatch"), boto_session.client("elbv2")
@@ -81,7 +82,7 @@ def test_alarm_and_listener_tagged_once(aws_env, boto_session, alarm, listener):
     again = run_module(aws_env, "devops.django.resource_tags", **args)
     assert not again["changed"] and again["tagged"] == []
 
-    purged = run_module(aws_env, "devops.django.resource_tags", purge_tags=True, **args)
+    purged = run_module(aws_env, "devops.django.resource_tags", **{**args, "purge_tags": True})
     assert purged["tagged"] == [alarm]
     assert _tags(cloudwatch.list_tags_for_resource(ResourceARN=alarm)["Tags"]) == TAGS
 

@@ -17,8 +17,9 @@ description:
     and O(state=resumed) resumes only those; a process suspended beforehand by someone else
     stays suspended. An interrupted run can be finished by a later run with the same tag.
   - See U(https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html).
+version_added: 0.1.0
 author:
-  - devops.django maintainers
+  - devops.django maintainers (@devops-django)
 options:
   name:
     description: The name of the Auto Scaling group.
