@@ -21,3 +21,5 @@ test-collection: setup-venv ## Build the tarball (plain and release) and inspect
 	@pytest -q tests/collection $(COLLECTION)/tests/unit
 
 QUICK_TARGETS += test-collection
+# Budget in seconds (how it is set: docs/testing.md): two tarball builds + the unit tests.
+BUDGET_test-collection ?= 90
