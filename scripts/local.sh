@@ -18,7 +18,7 @@ cd "$here"
 export PATH="$here/.venv/bin:$PATH" ANSIBLE_CONFIG="$here/ansible.cfg"
 
 state_dir="$here/.cache/local"
-image=${BASE_IMAGE:-devops-django/systemd-debian12:latest}
+image=${BASE_IMAGE:-devops-django/debian${DEBIAN_RELEASE:-12}-packages:latest}
 network=dd-local
 subnet=${LOCAL_SUBNET:-172.30.99.0/24}
 prefix=${subnet%.*}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up of this machine for `make local` and `make test`:
-# Debian packages, the controller virtualenv, the Docker engine and the base image.
+# Debian packages, the controller virtualenv, the Docker engine and the container hosts'
+# images (scripts/images.sh: the Debian 12 base and packages images, cached by recipe).
 # Each step checks before it acts, so a second run changes nothing.
 #
 #   scripts/setup.sh          everything
@@ -14,7 +15,7 @@ what=${1:-all}
 venv="$here/.venv"
 
 # Debian packages the harness needs on the controller.
-#   docker.io, debootstrap: container hosts and their base image
+#   docker.io, debootstrap: container hosts and their images
 #   postgresql: the app's tests run against a real PostgreSQL on 127.0.0.1
 #   wrk: bounded load generation for benchmarks and release-under-load tests
 #   python3-venv, python3-dev, gcc: the controller virtualenv
@@ -142,7 +143,7 @@ case "$what" in
     apt_packages
     python_venv
     docker_engine
-    "$here/scripts/base-image.sh"
+    "$here/scripts/images.sh"
     ;;
   *)
     echo "usage: $0 [all|venv|apt]" >&2

@@ -7,6 +7,7 @@ and the deadline must hold.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 
@@ -15,7 +16,8 @@ from cfnlib import SIGNAL_SCRIPT
 
 pytestmark = pytest.mark.docker
 
-IMAGE = "devops-django/systemd-debian12:latest"
+# The bare host of the image chain (scripts/images.sh): what an instance boots from.
+IMAGE = f"devops-django/debian{os.environ.get('DEBIAN_RELEASE', '12')}-base:latest"
 DEADLINE_SECONDS = 4
 
 FAKE_READY = """
