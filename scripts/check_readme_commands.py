@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```(\w*)\s*$")
 SHELL_LANGS = {"sh", "bash", "shell", "console"}
 # A line of local.sh's summary that tells the user what to run: "  Release:  <command>".
-SUMMARY_COMMAND = re.compile(r"^\s+[A-Z][\w ]*:\s+((?:ansible-playbook|make|\. ) .*)$")
+SUMMARY_COMMAND = re.compile(r"^\s+[A-Z][\w ]*:\s+((?:ansible-playbook |make |\. )\S.*)$")
 PLAY_COMMAND = re.compile(r"(ansible-playbook -i \S+ \S+\.yml[^\n\"']*)")
 
 
