@@ -23,7 +23,10 @@ FENCE = re.compile(r"^```(\w*)\s*$")
 SHELL_LANGS = {"sh", "bash", "shell", "console"}
 # A line of local.sh's summary that tells the user what to run: "  Release:  <command>".
 SUMMARY_COMMAND = re.compile(r"^\s+[A-Z][\w ]*:\s+((?:ansible-playbook |make |\. )\S.*)$")
-PLAY_COMMAND = re.compile(r"(ansible-playbook -i \S+ \S+\.yml[^\n\"']*)")
+# The plays print `ansible-playbook -i {{ inventory_dir | relpath(...) }} playbooks/X.yml`.
+PLAY_COMMAND = re.compile(
+    r"ansible-playbook -i \{\{ inventory_dir \| relpath\([^}]*\}\} (playbooks/\S+\.yml)"
+)
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,15 @@ def local_sh_commands() -> tuple[str, ...]:
 
 
 def play_commands() -> tuple[str, ...]:
-    """`ansible-playbook -i ...` commands the plays print in their messages."""
+    """`ansible-playbook` commands the plays print in their messages, as they read when
+    run on the local inventory (the inventory is the one the play ran with)."""
     found: list[str] = []
     for path in sorted((REPO / "playbooks").rglob("*.yml")):
         for line in path.read_text().splitlines():
-            if line.lstrip().startswith("#"):
-                continue
-            found += [m.strip() for m in PLAY_COMMAND.findall(line)]
+            if not line.lstrip().startswith("#"):
+                found += [
+                    f"ansible-playbook -i inventories/local {m}" for m in PLAY_COMMAND.findall(line)
+                ]
     return tuple(found)
 
 

@@ -9,6 +9,7 @@ against the stack `make local` starts.
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,33 @@ def test_aws_roles_still_take_credentials_from_the_environment_only(local_on_mot
     rc, out = local_on_moto("ansible-playbook -i inventories/local playbooks/infra.yml --tags vpc")
     assert rc != 0, out[-3000:]
     assert "Unable to locate credentials" in out or "NoCredentialsError" in out, out[-3000:]
+
+
+def test_plays_print_their_commands_with_the_inventory_they_ran_with():
+    """Every `ansible-playbook` a play prints takes its inventory from the run, so it reads
+    `-i inventories/local` on the local stack and `-i inventories/prod` on prod."""
+    printed = [
+        line
+        for path in sorted((REPO / "playbooks").rglob("*.yml"))
+        for line in path.read_text().splitlines()
+        if "ansible-playbook " in line and not line.lstrip().startswith("#")
+    ]
+    assert len(printed) == len(readme.play_commands()) >= 3, printed
+
+
+def test_teardown_prints_a_confirm_command_that_works_as_printed(local_on_moto):
+    """The refusal names the command that confirms; run as printed, it passes the guard.
+    (What follows the guard is the AWS roles, which need AWS_* credentials in a clean
+    shell until the canary below fires; then this run must succeed as a whole.)"""
+    protect = """-e '{"teardown_protected_environments": ["local"]}'"""
+    teardown = "ansible-playbook -i inventories/local playbooks/teardown.yml"
+    rc, out = local_on_moto(f"{teardown} {protect}")
+    assert rc != 0, out[-3000:]
+    printed = re.search(r"To confirm: (ansible-playbook [^\"\\]+?)(?:\"|\\n|$)", out, re.M)
+    assert printed, out[-3000:]
+    command = printed[1].strip()
+    assert command == f"{teardown} -e teardown_confirm=notes-local", command
+    rc, out = local_on_moto(f"{command} {protect}")
+    assert "Refusing" not in out, out[-3000:]
+    assert "TASK [devops.django.alarms" in out, out[-3000:]
+    assert rc == 0 or "Unable to locate credentials" in out, out[-3000:]
