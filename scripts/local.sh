@@ -94,6 +94,8 @@ start_containers() {
 local_env() {
   export LOCAL_MOTO_URL; LOCAL_MOTO_URL=$(moto_url)
   export LOCAL_SUBNET="$subnet" LOCAL_PREFIX="$prefix"
+  # The inventory carries these for the plays; the AWS roles in infra.yml still read them
+  # from the environment (tests/readme has the canary that says when they stop).
   export AWS_ACCESS_KEY_ID=local-fake-access-key AWS_SECRET_ACCESS_KEY=local-fake-secret-key
   export AWS_DEFAULT_REGION=eu-west-1
 }
@@ -108,9 +110,12 @@ Local stack is up.
   AWS APIs (moto):                  $(moto_url)
   Containers: dd-local-lb (ALB), dd-local-app1/app2 (EC2 app hosts), dd-local-db (RDS),
               dd-local-mon (monitoring host)
-  Release:     ansible-playbook -i inventories/local playbooks/deploy.yml
+
+In any shell, from $here:
+  Virtualenv:   . .venv/bin/activate
+  Release:      ansible-playbook -i inventories/local playbooks/deploy.yml
   Troubleshoot: ansible-playbook -i inventories/local playbooks/troubleshoot.yml
-  Tear down:   make local-down
+  Tear down:    make local-down
 MSG
 }
 

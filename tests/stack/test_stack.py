@@ -159,6 +159,8 @@ def test_broken_release_drill(tmp_path):
     assert drill.rc != 0, "the rollout must stop"
     stop = re.search(r"Release \S+ failed on app1.*?run deploy.yml again", drill.output, re.S)
     assert stop, drill.output[-4000:]
+    # The command it prints is the README's, typed from the repository root.
+    assert "again: ansible-playbook -i inventories/local playbooks/deploy.yml" in drill.output
     # The broken release was switched to (its check passes), then failed /ready/.
     assert "was rolled back to" in stop.group(0), stop.group(0)
     assert re.search(r"app1\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1", drill.output)
