@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Keep the AWS tier's shared contract in one place, and prove the files that cannot read it match it.
+"""Keep the AWS tier's shared contract in one place; prove the files that cannot read it match it.
 
-- Names and tags: roles/aws_common/tasks/names.yml derives them. No other role task, var or playbook types the
-  Project/Environment/ManagedBy tag dict or the `<project>-<environment>` name; the CloudFormation templates
-  and the aws_ec2 inventories, which cannot include the role, use the same patterns (checked here).
-- Facts: each AWS role's README has a `## Facts` section with a `Consumes:` and a `Publishes:` line. A role
-  that reads another role's variable or fact not listed under Consumes fails, so does a published fact
-  (set_fact) not listed under Publishes, or a consumed fact its producer does not publish.
+- Names and tags: roles/aws_common/tasks/names.yml derives them. No other AWS role or playbook
+  types the Project/Environment/ManagedBy tag dict or the `<project>-<environment>` name; the
+  CloudFormation templates and the aws_ec2 inventories, which cannot include the role, use the
+  same patterns (checked here).
+- Facts: each AWS role's README has a `## Facts` section with a `Consumes:` and a `Publishes:`
+  paragraph. A role that reads another role's variable or fact not listed under Consumes fails,
+  so does a published fact (set_fact) not listed under Publishes, or a consumed fact its
+  producer does not publish.
 Exit 1 with one line per problem.
 """
 
@@ -26,7 +28,7 @@ COMMON = "aws_common"
 AWS_ROLES = ["vpc", "security_groups", "rds", "alb", "launch_template", "asg", "alarms"]
 # Keys whose values Ansible evaluates as bare Jinja expressions.
 BARE_KEYS = {"when", "that", "until", "changed_when", "failed_when"}
-JINJA = jinja2.Environment()  # parse only: Ansible's filters and tests need not exist for that
+JINJA = jinja2.Environment()  # noqa: S701 - renders names, never HTML; parse only: Ansible's filters and tests need not exist for that
 
 
 class _Loader(yaml.SafeLoader):
@@ -88,7 +90,9 @@ def set_facts(node: object) -> set[str]:
 
 
 def role_files(role: Path) -> list[Path]:
-    files = [p for sub in ("tasks", "vars", "defaults", "handlers") for p in (role / sub).glob("*.yml")]
+    files = [
+        p for sub in ("tasks", "vars", "defaults", "handlers") for p in (role / sub).glob("*.yml")
+    ]
     return files + sorted((role / "templates").glob("**/*.j2"))
 
 
@@ -110,12 +114,16 @@ def role_sets(role: Path) -> set[str]:
 
 
 def facts_section(readme: Path) -> dict[str, set[str]]:
-    """The backticked names of the `Consumes:` and `Publishes:` paragraphs of the README's `## Facts` section."""
+    """Backticked names of the `Consumes:` and `Publishes:` paragraphs under `## Facts`."""
     text = readme.read_text() if readme.is_file() else ""
     section = re.search(r"^## Facts\n(.*?)(?=^## |\Z)", text, re.S | re.M)
     out: dict[str, set[str]] = {}
     for kind in ("Consumes", "Publishes"):
-        line = re.search(rf"^{kind}\b(.*?)(?=\n\s*\n|\Z)", section.group(1), re.S | re.M) if section else None
+        line = (
+            re.search(rf"^{kind}\b(.*?)(?=\n\s*\n|\Z)", section.group(1), re.S | re.M)
+            if section
+            else None
+        )
         if line:
             out[kind] = set(re.findall(r"`([a-z_][a-z0-9_]*)`", line.group(1)))
     return out
@@ -124,12 +132,14 @@ def facts_section(readme: Path) -> dict[str, set[str]]:
 def owner(name: str, roles: list[str]) -> str | None:
     """The role whose prefix a variable carries (the longest matching role name)."""
     for role in sorted(roles, key=len, reverse=True):
-        if name.lstrip("_").startswith(role + "_"):  # aws_common publishes _aws_common_* (internal) facts
+        if name.lstrip("_").startswith(
+            role + "_"
+        ):  # aws_common publishes _aws_common_* (internal) facts
             return role
     return None
 
 
-def check_facts() -> list[str]:
+def check_facts() -> list[str]:  # noqa: PLR0912 - one pass over the contract, read top down
     problems: list[str] = []
     roles = sorted(p.name for p in ROLES.iterdir() if p.is_dir())
     sections = {r: facts_section(ROLES / r / "README.md") for r in [*AWS_ROLES, COMMON]}
@@ -146,19 +156,29 @@ def check_facts() -> list[str]:
             if producer is None or producer == r:
                 continue
             if name not in consumes:
-                problems.append(f"{r}: reads {name} (of {producer}) but README.md does not list it under Consumes")
+                problems.append(
+                    f"{r}: reads {name} (of {producer}), not listed under Consumes in README.md"
+                )
         for name in sorted(consumes):
             producer = owner(name, roles)
             if producer in published and name not in published[producer]:
-                problems.append(f"{r}: consumes {name}, which {producer}'s README.md does not list under Publishes")
+                problems.append(
+                    f"{r}: consumes {name}, not under Publishes in {producer}'s README.md"
+                )
             elif producer and producer not in published:
                 text = (ROLES / producer / "README.md").read_text()
                 if f"`{name}`" not in text:
-                    problems.append(f"{r}: consumes {name}, which {producer}'s README.md does not document")
+                    problems.append(
+                        f"{r}: consumes {name}, which {producer}'s README.md does not document"
+                    )
         for name in sorted(role_sets(role) - published[r]):
-            problems.append(f"{r}: sets the fact {name} but README.md does not list it under Publishes")
+            problems.append(
+                f"{r}: sets the fact {name} but README.md does not list it under Publishes"
+            )
     for name in sorted(role_sets(ROLES / COMMON) - published[COMMON]):
-        problems.append(f"{COMMON}: sets the fact {name} but README.md does not list it under Publishes")
+        problems.append(
+            f"{COMMON}: sets the fact {name} but README.md does not list it under Publishes"
+        )
     return problems
 
 
@@ -167,17 +187,27 @@ def common_patterns() -> dict[str, object]:
     tasks = load(ROLES / COMMON / "tasks/names.yml")
     facts = next(t["ansible.builtin.set_fact"] for t in tasks if "ansible.builtin.set_fact" in t)
     tags = dict(re.findall(r"'(\w+)': ('[^']*'|\w+)", facts["_aws_common_tags"]))
-    return {"app_name": facts["_aws_common_app_name"], "tags": tags, "tag_filters": facts["_aws_common_tag_filters"]}
+    return {
+        "app_name": facts["_aws_common_app_name"],
+        "tags": tags,
+        "tag_filters": facts["_aws_common_tag_filters"],
+    }
 
 
 def render(template: str, project: str, environment: str) -> str:
-    return JINJA.from_string(template).render(devops_project=project, devops_environment=environment)
+    return JINJA.from_string(template).render(
+        devops_project=project, devops_environment=environment
+    )
 
 
 def cfn_tag_lists(node: object, path: str = ""):
     if isinstance(node, dict):
         for k, v in node.items():
-            if k == "Tags" and isinstance(v, list) and all(isinstance(t, dict) and "Key" in t for t in v):
+            if (
+                k == "Tags"
+                and isinstance(v, list)
+                and all(isinstance(t, dict) and "Key" in t for t in v)
+            ):
                 yield path, v
             else:
                 yield from cfn_tag_lists(v, f"{path}.{k}" if path else str(k))
@@ -187,23 +217,35 @@ def cfn_tag_lists(node: object, path: str = ""):
 
 
 def check_cloudformation(patterns: dict[str, object]) -> list[str]:
-    """CloudFormation tags resources Project, Environment and ManagedBy (= cloudformation), and names app things alike."""
+    """CloudFormation tags Project, Environment, ManagedBy (cloudformation); app names match."""
     problems: list[str] = []
     tags: dict[str, str] = patterns["tags"]  # type: ignore[assignment]
     app_name = render(str(patterns["app_name"]), "${Project}", "${Environment}")
-    expected = {"Project": {"!Ref": "Project"}, "Environment": {"!Ref": "Environment"}, "ManagedBy": "cloudformation"}
+    expected = {
+        "Project": {"!Ref": "Project"},
+        "Environment": {"!Ref": "Environment"},
+        "ManagedBy": "cloudformation",
+    }
     if set(expected) != set(tags):
-        problems.append(f"{COMMON}: tag keys {sorted(tags)} differ from what this check knows {sorted(expected)}")
+        problems.append(
+            f"{COMMON}: tag keys {sorted(tags)} differ from this check's {sorted(expected)}"
+        )
     for template in sorted((REPO / "cloudformation").glob("*.yaml")):
         doc = load(template)
         for path, tag_list in cfn_tag_lists(doc):
             got = {t["Key"]: t["Value"] for t in tag_list}
             for key, value in expected.items():
                 if got.get(key) != value:
-                    problems.append(f"{template.name}: {path} tag {key} is {got.get(key)!r}, expected {value!r}")
-        for sub in re.findall(r'!Sub "(\$\{Project\}-\$\{Environment\}-app[^"]*)"', template.read_text()):
+                    problems.append(
+                        f"{template.name}: {path} tag {key} is {got.get(key)!r}, expected {value!r}"
+                    )
+        for sub in re.findall(
+            r'!Sub "(\$\{Project\}-\$\{Environment\}-app[^"]*)"', template.read_text()
+        ):
             if sub != app_name:
-                problems.append(f"{template.name}: app name {sub} differs from {app_name} (_aws_common_app_name)")
+                problems.append(
+                    f"{template.name}: app name {sub} is not {app_name} (_aws_common_app_name)"
+                )
     return problems
 
 
@@ -223,14 +265,19 @@ def check_inventories(patterns: dict[str, object]) -> list[str]:
             problems.append(f"{name}: regions {doc.get('regions')} lack devops_aws_region")
         app = render(str(patterns["app_name"]), project, environment).replace("-", "_")
         if f"asg_{app}" not in inventory.read_text():
-            problems.append(f"{name}: does not name the ASG group asg_{app} (from _aws_common_app_name)")
+            problems.append(
+                f"{name}: does not name the ASG group asg_{app} (from _aws_common_app_name)"
+            )
     return problems
 
 
 # The tag dict and the name prefix, typed by hand: only aws_common/tasks/names.yml may.
 TYPED = [
     (re.compile(r"['\"]?ManagedBy['\"]?\s*:\s*['\"]?devops\.django"), "the ManagedBy tag"),
-    (re.compile(r"\{\{\s*devops_project\s*\}\}-\{\{\s*devops_environment\s*\}\}"), "the <project>-<environment> name"),
+    (
+        re.compile(r"\{\{\s*devops_project\s*\}\}-\{\{\s*devops_environment\s*\}\}"),
+        "the <project>-<environment> name",
+    ),
     (re.compile(r"devops_project\s*\)?\s*~\s*'-'"), "the <project>-<environment> name"),
 ]
 
@@ -238,7 +285,9 @@ TYPED = [
 def check_typed() -> list[str]:
     problems: list[str] = []
     files = [p for r in AWS_ROLES for p in role_files(ROLES / r)]
-    files += sorted((REPO / "playbooks").glob("*.yml")) + sorted((REPO / "playbooks/tasks").glob("*.yml"))
+    files += sorted((REPO / "playbooks").glob("*.yml")) + sorted(
+        (REPO / "playbooks/tasks").glob("*.yml")
+    )
     for path in files:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if line.lstrip().startswith("#"):
@@ -246,13 +295,15 @@ def check_typed() -> list[str]:
             for pattern, what in TYPED:
                 if pattern.search(line):
                     name = path.relative_to(REPO)
-                    problems.append(f"{name}:{number}: types {what}; use the _aws_common_* facts of aws_common (tasks_from: names)")
+                    problems.append(f"{name}:{number}: types {what}: use aws_common facts")
     return problems
 
 
 def main() -> int:
     patterns = common_patterns()
-    problems = check_facts() + check_cloudformation(patterns) + check_inventories(patterns) + check_typed()
+    problems = (
+        check_facts() + check_cloudformation(patterns) + check_inventories(patterns) + check_typed()
+    )
     for line in problems:
         print(line)
     print(f"checked the AWS contract of {len(AWS_ROLES)} roles: {len(problems)} problems")
