@@ -41,6 +41,7 @@ lint: setup-apt setup-venv collection-sanity ## yamllint, ansible-lint (producti
 	@echo "==> ansible-lint (production profile)"; ansible-lint -q
 	@echo "==> ruff"; ruff check . && ruff format --check .
 	@echo "==> argument_specs <-> defaults <-> README"; python scripts/check_argument_specs.py
+	@echo "==> AWS contract: names, tags, facts (aws_common)"; python scripts/check_aws_contract.py
 	@echo "==> collection metadata (readme, dependencies)"; python scripts/check_collection.py
 	@echo "==> shellcheck"; shellcheck scripts/*.sh .ci/run $$(ls cloudformation/scripts/*.sh bench/*/*.sh 2>/dev/null)
 	@echo "==> setup.sh off Debian"; scripts/test-setup.sh

@@ -39,9 +39,11 @@ def check_role(role: Path) -> list[str]:
 
     for var in sorted(set(public_defaults) - set(options)):
         problems.append(f"{name}: {var} is in defaults/main.yml but not in argument_specs")
+    # The internal role aws_common declares the collection-wide inputs (devops_ prefix).
+    prefix = "devops_" if name == "aws_common" else f"{name}_"
     for var, opt in sorted(options.items()):
-        if not var.startswith(f"{name}_"):
-            problems.append(f"{name}: {var} lacks the role prefix '{name}_'")
+        if not var.startswith(prefix):
+            problems.append(f"{name}: {var} lacks the role prefix '{prefix}'")
         if opt.get("required"):
             continue
         if var not in public_defaults:

@@ -94,8 +94,8 @@ start_containers() {
 local_env() {
   export LOCAL_MOTO_URL; LOCAL_MOTO_URL=$(moto_url)
   export LOCAL_SUBNET="$subnet" LOCAL_PREFIX="$prefix"
-  # The inventory carries these for the plays; the AWS roles in infra.yml still read them
-  # from the environment (tests/readme has the canary that says when they stop).
+  # The plays and roles read the inventory's fake credentials (inventories/local/group_vars/all/aws.yml);
+  # the same values here cover any boto3 call site.yml makes outside module_defaults.
   export AWS_ACCESS_KEY_ID=local-fake-access-key AWS_SECRET_ACCESS_KEY=local-fake-secret-key
   export AWS_DEFAULT_REGION=eu-west-1
 }

@@ -80,7 +80,7 @@ CASES = [
         "infra.yml",
         "dev",
         {"devops_project": ""},
-        "vpc_project",
+        "devops_project",
         "must be 1-20 characters",
     ),
     (
