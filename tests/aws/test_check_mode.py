@@ -1,8 +1,8 @@
 """infra.yml --check --diff on moto: on a fresh account (reports changes, creates nothing) and on a
 converged one (reports no change but the module limits listed below).
 
-Tests run in file order on one project: the dry run on the fresh account, then a real run, then the dry
-run on the converged stack; teardown.yml afterwards.
+Tests run in file order on one project: the dry run on the fresh account, then a real run, then
+the dry run on the converged stack; teardown.yml afterwards.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import pytest
 from .conftest import Stack
 from .helpers import HERE, random_project, run_module, run_playbook
 
-# Tasks a dry run on a converged stack may still report as changed, each with the module behaviour behind it.
+# Tasks a dry run on a converged stack may still report as changed, with the module behind it.
 CONVERGED_CHECK_MODE_EXCEPTIONS = {
-    # amazon.aws.autoscaling_group exits with changed=True in check mode for any existing group, before it
-    # compares anything ("Would have modified AutoScalingGroup if required"); test_autoscaling_group_canary.
+    # amazon.aws.autoscaling_group exits with changed=True in check mode for any existing group
+    # before it compares anything ("Would have modified AutoScalingGroup if required");
+    # test_autoscaling_group_canary notices when it stops.
     "devops.django.asg : Create or update the Auto Scaling group": "autoscaling_group check mode",
 }
 
@@ -102,7 +103,7 @@ def test_autoscaling_group_canary(stack, aws_env):
 
 
 def test_sns_topic_dry_run_canary(aws_env):
-    """alarms/tasks/present.yml reports a new topic itself in check mode because sns_topic fails there."""
+    """alarms/tasks/present.yml reports a new topic itself in check mode: sns_topic fails there."""
     result = run_module(
         aws_env,
         "community.aws.sns_topic",
