@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from badinput import APPLY_ROLE
 
 from .helpers import HERE, random_project, run_playbook
 
@@ -63,7 +64,7 @@ def setting(tmp_path, aws_env, boto_session, moto_ami_id):
     ]:
         ec2.delete_launch_template(LaunchTemplateName=name)
     gone = run_playbook(
-        HERE / "role.yml",
+        APPLY_ROLE,
         inventory,
         aws_env,
         "-e",

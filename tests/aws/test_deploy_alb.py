@@ -26,6 +26,7 @@ import re
 
 import pytest
 import yaml
+from badinput import APPLY_ROLE
 
 from .helpers import HERE, REPO, operator_asg, random_project, run_playbook
 
@@ -135,8 +136,8 @@ def stack(tmp_path_factory, aws_env, boto_session, network, instances):
         "AWS_REGION": "us-east-2",
         "AWS_DEFAULT_REGION": "us-east-2",
     }
-    role = ("-e", "role_under_test=alb")
-    created = run_playbook(HERE / "role.yml", inventory, env, *role)
+    role = ("--limit", "aws_controller", "-e", "role_under_test=alb")
+    created = run_playbook(APPLY_ROLE, inventory, env, *role)
     elbv2 = boto_session.client("elbv2")
     try:
         assert created.returncode == 0, created.output[-5000:]
@@ -150,7 +151,7 @@ def stack(tmp_path_factory, aws_env, boto_session, network, instances):
         )
         yield {"project": project, "inventory": inventory, "env": env, "group": group}
     finally:
-        deleted = run_playbook(HERE / "role.yml", inventory, env, *role, "-e", "alb_state=absent")
+        deleted = run_playbook(APPLY_ROLE, inventory, env, *role, "-e", "alb_state=absent")
         assert deleted.returncode == 0, deleted.output[-3000:]
 
 
