@@ -12,3 +12,6 @@ test-images-built: setup ## The built image chain: cache hit, layers, packages i
 
 QUICK_TARGETS += test-images
 TEST_TARGETS += test-images-built
+# Budgets in seconds (docs/testing.md); provisional until a full run's table replaces them.
+BUDGET_test-images ?= 60
+BUDGET_test-images-built ?= 180

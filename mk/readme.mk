@@ -8,3 +8,5 @@ test-readme: setup-venv ## README / local.sh / play commands, run in a clean she
 	@pytest -q -p no:cacheprovider tests/readme
 
 QUICK_TARGETS += test-readme
+# Budget in seconds (docs/testing.md); provisional until a full run's table replaces it.
+BUDGET_test-readme ?= 240
