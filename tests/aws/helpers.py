@@ -142,6 +142,23 @@ def operator_asg(session, name: str, ami_id: str, instance_ids=(), **group):
         ec2.delete_launch_template(LaunchTemplateName=name)
 
 
+def cpu_alarm(cloudwatch, name: str, tags: dict[str, str]) -> str:
+    """A bare CPU alarm with these tags, for the resource_tags tests; returns its ARN."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    (found,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    return found["AlarmArn"]
+
+
 def run_module(aws_env: dict[str, str], module: str, *flags: str, **args) -> dict:
     """Run one module ad hoc on localhost against moto; its result, plus `_failed`."""
     args = {

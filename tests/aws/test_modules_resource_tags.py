@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .helpers import random_project, run_module, run_playbook
+from .helpers import cpu_alarm, random_project, run_module, run_playbook
 
 TAGS = {"Project": "p", "Environment": "dev", "ManagedBy": "devops.django"}
 # AWS reserves aws: keys for itself (aws:cloudformation:stack-name ...); moto lets a test set one.
@@ -29,22 +29,7 @@ def alarm(boto_session):
     """(name, ARN) of a bare alarm tagged Owner=someone and one aws: tag."""
     cloudwatch = boto_session.client("cloudwatch")
     name = random_project()
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/EC2",
-        MetricName="CPUUtilization",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=80.0,
-        ComparisonOperator="GreaterThanThreshold",
-        Tags=[
-            {"Key": "Owner", "Value": "someone"},
-            *({"Key": k, "Value": v} for k, v in AWS_TAG.items()),
-        ],
-    )
-    (found,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    yield name, found["AlarmArn"]
+    yield name, cpu_alarm(cloudwatch, name, {"Owner": "someone", **AWS_TAG})
     cloudwatch.delete_alarms(AlarmNames=[name])
 
 

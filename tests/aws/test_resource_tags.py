@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import random_project, run_module
+from .helpers import cpu_alarm, random_project, run_module
 
 TAGS = {"Project": "p", "Environment": "dev", "ManagedBy": "devops.django"}
 
@@ -20,19 +20,7 @@ def _tags(pairs: list[dict]) -> dict[str, str]:
 def alarm(boto_session):
     cloudwatch = boto_session.client("cloudwatch")
     name = random_project()
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/EC2",
-        MetricName="CPUUtilization",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=80.0,
-        ComparisonOperator="GreaterThanThreshold",
-        Tags=[{"Key": "Owner", "Value": "someone"}],
-    )
-    (found,) = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    yield found["AlarmArn"]
+    yield cpu_alarm(cloudwatch, name, {"Owner": "someone"})
     cloudwatch.delete_alarms(AlarmNames=[name])
 
 
