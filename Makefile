@@ -68,8 +68,8 @@ BUDGET_SCALE ?= 1
 BUDGET_setup ?= 600
 BUDGET_lint ?= 600
 BUDGET_collection-build ?= 30
-BUDGET_test-quick ?= 1200
-BUDGET_test ?= 4500
+BUDGET_test-quick ?= 700
+BUDGET_test ?= 3000
 
 # $(call run_timed,stream,targets): make each target in turn, print its time and add its row;
 # go on after a failure (the table stays complete), fail at the end.
@@ -105,17 +105,19 @@ test-slow: setup ## The slower suites (TEST_TARGETS), one after another, each ti
 test-molecule-stream: setup ## The Molecule scenarios, then MOLECULE_STREAM_TARGETS, each timed
 	@$(times_start); $(call run_timed,molecule,$(MOLECULE_TIMED)) || rc=1; $(call times_end,)
 
-# Two streams at once: the Molecule scenarios and the slower suites (moto, the stack)
-# use different containers, networks and ports, and each mostly keeps one core busy.
-# Lines carry their stream's name; every target runs even after one fails, then the table.
+# After setup, two streams at once: test-quick then the Molecule scenarios, and the slower
+# suites (moto, the stack). They use different containers, networks and ports, and each
+# mostly keeps one core busy. Lines carry their stream's name; every target runs even after
+# one fails, then the table.
 test: ## Everything: lint, unit, Molecule, moto, the stack end to end; the time table at the end
 	@$(times_start); $(call run_timed,setup,setup) || rc=1; \
-	$(MAKE) --no-print-directory test-quick TEST_TIMES_NESTED=1 || rc=1; \
 	start=$$(date +%s); \
-	( $(MAKE) --no-print-directory test-molecule-stream TEST_TIMES_NESTED=1 2>&1 | sed -u 's/^/[molecule] /' ) & mpid=$$!; \
+	( qrc=0; ( $(MAKE) --no-print-directory test-quick TEST_TIMES_NESTED=1 2>&1 | sed -u 's/^/[quick] /' ) || qrc=1; \
+	  ( $(MAKE) --no-print-directory test-molecule-stream TEST_TIMES_NESTED=1 2>&1 | sed -u 's/^/[molecule] /' ) || qrc=1; \
+	  exit $$qrc ) & mpid=$$!; \
 	( $(MAKE) --no-print-directory test-slow TEST_TIMES_NESTED=1 2>&1 | sed -u 's/^/[slow] /' ) & spid=$$!; \
 	wait $$mpid || rc=1; wait $$spid || rc=1; \
-	echo "molecule + slow suites: $$(( $$(date +%s) - start ))s"; \
+	echo "quick + molecule, slow suites: $$(( $$(date +%s) - start ))s"; \
 	$(call times_end,test)
 
 local: setup ## The whole stack on this machine (moto + containers)

@@ -21,6 +21,5 @@ test-aws-validation: setup-venv ## AWS input validation and moto-gap tests only 
 
 TEST_TARGETS += test-aws-stacks test-aws-checks
 # Budgets in seconds (how they are set: docs/testing.md).
-BUDGET_test-aws-stacks ?= 740
-# Provisional (check mode, -e strings, resource_tags and aws_common tests added): a full run sets it.
-BUDGET_test-aws-checks ?= 1500
+BUDGET_test-aws-stacks ?= 900
+BUDGET_test-aws-checks ?= 750

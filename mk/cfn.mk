@@ -29,4 +29,4 @@ MOLECULE_STREAM_TARGETS += test-cfn
 # Budgets in seconds (how they are set: docs/testing.md).
 BUDGET_cfn-scan ?= 120
 BUDGET_test-cfn-quick ?= 30
-BUDGET_test-cfn ?= 300
+BUDGET_test-cfn ?= 400

@@ -2,7 +2,9 @@
 checks, and a value of the wrong kind fails naming the variable.
 
 Only the checks run (--tags preflight: nothing but the always-tagged tasks): no AWS resource.
-The variables are read from the AWS roles' argument specs (every int and bool option).
+The variables are read from the AWS roles' argument specs (every int and bool option). The
+wrong-kind runs give every typed variable of one role a bad value at once: a role's argument
+spec check names every variable it refuses, so one run per role asserts each of them.
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ ROLES_DIR = REPO / "collections" / "ansible_collections" / "devops" / "django" /
 AWS_ROLES = ["vpc", "security_groups", "rds", "alb", "launch_template", "asg", "alarms"]
 
 
-def _typed_options() -> dict[str, str]:
-    out = {}
+def _typed_options() -> dict[str, tuple[str, str]]:
+    """Every int and bool option: name -> (type, first role in infra.yml's order declaring it)."""
+    out: dict[str, tuple[str, str]] = {}
     for role in AWS_ROLES:
         spec = yaml.safe_load((ROLES_DIR / role / "meta" / "argument_specs.yml").read_text())
         for name, option in spec["argument_specs"]["main"]["options"].items():
             if option.get("type") in ("int", "bool"):
-                out[name] = option["type"]
+                out.setdefault(name, (option["type"], role))
     return out
 
 
-TYPED = _typed_options()
+TYPED_ROLES = _typed_options()
+TYPED = {name: kind for name, (kind, _) in TYPED_ROLES.items()}
 DEV = yaml.safe_load((HERE / "inventory_dev" / "group_vars" / "all" / "main.yml").read_text())
 TEST = yaml.safe_load((HERE / "inventory_dev" / "group_vars" / "all" / "zz_test.yml").read_text())
 
@@ -74,14 +78,31 @@ def test_asg_max_size_from_the_command_line(aws_env):
     assert run.returncode == 0, run.output[-4000:]
 
 
+def _bad(name: str) -> str:
+    return f"{name}={'many' if TYPED[name] == 'int' else 'perhaps'}"
+
+
 @pytest.fixture(scope="module")
 def bad_runs(aws_env):
+    """One run per role, every typed variable of that role wrong at once: variable -> its run."""
+    by_role: dict[str, list[str]] = {}
+    for name, (_, role) in TYPED_ROLES.items():
+        by_role.setdefault(role, []).append(name)
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {
-            name: pool.submit(_run, aws_env, f"{name}={'many' if kind == 'int' else 'perhaps'}")
-            for name, kind in TYPED.items()
+            role: pool.submit(_run, aws_env, *[_bad(n) for n in names])
+            for role, names in by_role.items()
         }
-        return {name: future.result() for name, future in futures.items()}
+        runs = {role: future.result() for role, future in futures.items()}
+    return {name: runs[role] for role, names in by_role.items() for name in names}
+
+
+def test_one_wrong_variable_alone_fails_naming_it(aws_env):
+    """The grouped runs above, checked against a run with one wrong variable alone."""
+    run = _run(aws_env, _bad("asg_max_size"))
+    assert run.returncode != 0, run.output[-3000:]
+    assert "asg_max_size" in run.output[run.output.rfind("TASK [") :], run.output[-2000:]
+    assert run.recap["changed"] == 0
 
 
 @pytest.mark.parametrize("name", list(TYPED))
