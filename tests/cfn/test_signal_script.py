@@ -62,7 +62,7 @@ def _docker_ok() -> bool:
     return True
 
 
-def _run(failures: int) -> dict[str, str]:
+def _run(failures: int, deadline: int = DEADLINE_SECONDS) -> dict[str, str]:
     if not _docker_ok():
         pytest.fail(f"docker or the image {IMAGE} is missing: run `make setup`")
     began = time.monotonic()
@@ -71,7 +71,7 @@ def _run(failures: int) -> dict[str, str]:
         "FAKE_READY": FAKE_READY,
         "STUB_SIGNAL": STUB_SIGNAL,
         "READY_URL": "http://127.0.0.1:8080/ready/",
-        "READY_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
+        "READY_DEADLINE_SECONDS": str(deadline),
         "READY_POLL_SECONDS": "1",
         "CFN_STACK": "demo-dev-compute",
         "CFN_RESOURCE": "AutoScalingGroup",
@@ -96,7 +96,7 @@ def _run(failures: int) -> dict[str, str]:
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=deadline + 60,
         check=False,
     )
     wall = time.monotonic() - began
@@ -109,7 +109,8 @@ def _run(failures: int) -> dict[str, str]:
 
 
 def test_signals_success_once_ready_answers_200():
-    out = _run(failures=2)
+    # A deadline far beyond the three polls it needs: on a busy machine they take longer than 4 s.
+    out = _run(failures=2, deadline=60)
     assert out["ready-log"].split() == ["503", "503", "200"], out
     assert out["calls"].startswith("-e 0 "), out
     assert "--stack demo-dev-compute --resource AutoScalingGroup --region eu-west-1" in out["calls"]
