@@ -299,10 +299,52 @@ def check_typed() -> list[str]:
     return problems
 
 
+# What module_defaults (group/devops.django.aws: "{{ _aws_common_module_defaults }}") give every
+# AWS module; a task that passes one of these itself bypasses aws_common.
+CONNECTION_ARGS = ("region", "endpoint_url", "access_key", "secret_key", "aws_config")
+AWS_MODULE = re.compile(r"^(amazon\.aws|community\.aws|devops\.django)\.(?!aws_common)[a-z_]+$")
+
+
+def connection_args(node: object, path: str) -> list[str]:
+    """Tasks (at any depth: blocks, rescue, always) calling an AWS module with CONNECTION_ARGS."""
+    problems: list[str] = []
+    if isinstance(node, list):
+        for item in node:
+            problems += connection_args(item, path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if AWS_MODULE.match(str(key)) and isinstance(value, dict):
+                for arg in CONNECTION_ARGS:
+                    if arg in value:
+                        problems.append(
+                            f"{path}: task {node.get('name', key)!r} passes {arg} to {key} by hand:"
+                            " module_defaults group/devops.django.aws gives it"
+                        )
+            else:
+                problems += connection_args(value, path)
+    return problems
+
+
+def check_connection_args(files: list[Path] | None = None) -> list[str]:
+    if files is None:
+        files = [p for r in [*AWS_ROLES, "aws_common"] for p in (ROLES / r / "tasks").glob("*.yml")]
+        files += sorted((REPO / "playbooks").glob("*.yml"))
+        files += sorted((REPO / "playbooks/tasks").glob("*.yml"))
+    problems: list[str] = []
+    for path in files:
+        name = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        problems += connection_args(load(path), str(name))
+    return problems
+
+
 def main() -> int:
     patterns = common_patterns()
     problems = (
-        check_facts() + check_cloudformation(patterns) + check_inventories(patterns) + check_typed()
+        check_facts()
+        + check_cloudformation(patterns)
+        + check_inventories(patterns)
+        + check_typed()
+        + check_connection_args()
     )
     for line in problems:
         print(line)

@@ -175,6 +175,7 @@ def test_play_uses_what_deploy_yml_uses():
     play = yaml.safe_load(PLAY.read_text())
     assert play[0]["module_defaults"] == deploy[0]["module_defaults"]
     assert play[1]["module_defaults"] == deploy[1]["module_defaults"]
+    assert play[2]["module_defaults"] == deploy[2]["module_defaults"]
     assert {k: play[1]["vars"][k] for k in LB_VARS} == {k: deploy[1]["vars"][k] for k in LB_VARS}
     lookup = next(t for t in deploy[0]["tasks"] if "lb_target_group.yml" in str(t))
     assert lookup["when"] == play[0]["tasks"][0]["when"]

@@ -542,6 +542,49 @@ def test_autoscaling_group_check_mode_canary(dev_stack, names):
     assert "Would have modified" in result.get("msg", ""), result
 
 
+# The long waits are polls (RDS, NAT gateways, ASG instances, target health): one line per poll.
+WAIT_TASKS = {
+    "vpc": "Wait until the NAT gateways are available",
+    "rds": "Wait until the database is available",
+    "asg": "Wait until the desired instances are in service and healthy",
+}
+
+
+def test_long_waits_are_polls_that_ran(dev_stack):
+    output = dev_stack.runs["first"].output
+    for role, task in WAIT_TASKS.items():
+        header = f"TASK [devops.django.{role} : {task}"
+        assert header in output, (role, output[-3000:])
+        after = output[output.index(header) :].split("TASK [", 2)[1]
+        assert "ok: [localhost]" in after, (role, after[:1500])
+
+
+def test_wait_for_instances_prints_progress_then_fails_at_the_timeout(
+    dev_stack, boto_session, names
+):
+    """An instance the group sees unhealthy: a RETRYING line per poll, then a failure at
+    asg_wait_timeout (30 s: two polls 15 s apart). moto keeps what SetInstanceHealth sets and
+    replaces nothing, so the instance stays unhealthy until the test sets it back."""
+    autoscaling = boto_session.client("autoscaling")
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[names["asg"]])[
+        "AutoScalingGroups"
+    ][0]
+    instance = group["Instances"][0]["InstanceId"]
+    autoscaling.set_instance_health(InstanceId=instance, HealthStatus="Unhealthy")
+    try:
+        run = run_playbook(
+            "infra.yml", dev_stack.inventory, dev_stack.env, "-e", "asg_wait_timeout=30"
+        )
+    finally:
+        autoscaling.set_instance_health(InstanceId=instance, HealthStatus="Healthy")
+    assert run.returncode != 0, run.output[-3000:]
+    task = WAIT_TASKS["asg"]
+    retries = [line for line in run.output.splitlines() if "FAILED - RETRYING" in line]
+    assert len(retries) == 2 and all(task in line for line in retries), retries
+    failed = run.output[run.output.rfind("TASK [") :]
+    assert task in failed.splitlines()[0] and "fatal: [localhost]" in failed, failed[:2000]
+
+
 def test_teardown_removes_everything(dev_stack, boto_session, names):
     password = json.loads(
         boto_session.client("secretsmanager").get_secret_value(SecretId=names["secret"])[
