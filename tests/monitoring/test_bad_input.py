@@ -193,10 +193,10 @@ CASES = {
         ".deb",
         allowed=["grafana_install_method"],
     ),
-    "g-repo-key-file": case(
+    "g-apt-key-file": case(
         GRAF,
-        "grafana_repo_key_file",
-        {**GRAFANA_OK, "grafana_repo_key_file": "/nonexistent/grafana.asc"},
+        "grafana_apt_key_file",
+        {**GRAFANA_OK, "grafana_apt_key_file": "/nonexistent/grafana.asc"},
         "/nonexistent/grafana.asc",
     ),
     "g-ini-nested": case(
