@@ -40,11 +40,22 @@ NOT_JSON = str(REPO / "tests/monitoring/rules/app.test.yml")
 
 CASES = {
     # prometheus
+    "p-old-name": case(
+        PROM,
+        "prometheus_web_listen_address",
+        {"prometheus_listen_address": "0.0.0.0:9090", "prometheus_retention_time": "30d"},
+        "prometheus_listen_address is now prometheus_web_listen_address",
+        "prometheus_retention_time is now prometheus_storage_retention",
+        allowed=["prometheus_storage_retention"],
+    ),
     "p-listen-address": case(
-        PROM, "prometheus_listen_address", {"prometheus_listen_address": "9090"}, "host:port"
+        PROM,
+        "prometheus_web_listen_address",
+        {"prometheus_web_listen_address": "9090"},
+        "host:port",
     ),
     "p-listen-port-range": case(
-        PROM, "prometheus_listen_address", {"prometheus_listen_address": "0.0.0.0:70000"}
+        PROM, "prometheus_web_listen_address", {"prometheus_web_listen_address": "0.0.0.0:70000"}
     ),
     "p-alertmanager-listen": case(
         PROM,
@@ -52,7 +63,7 @@ CASES = {
         {"prometheus_alertmanager_listen_address": "localhost"},
     ),
     "p-retention-time": case(
-        PROM, "prometheus_retention_time", {"prometheus_retention_time": "15days"}, "duration"
+        PROM, "prometheus_storage_retention", {"prometheus_storage_retention": "15days"}, "duration"
     ),
     "p-scrape-interval": case(
         PROM, "prometheus_scrape_interval", {"prometheus_scrape_interval": "30"}
@@ -67,7 +78,7 @@ CASES = {
         PROM, "prometheus_ec2_refresh_interval", {"prometheus_ec2_refresh_interval": "soon"}
     ),
     "p-retention-size": case(
-        PROM, "prometheus_retention_size", {"prometheus_retention_size": "10G"}
+        PROM, "prometheus_storage_retention_size", {"prometheus_storage_retention_size": "10G"}
     ),
     "p-ratio-range": case(
         PROM, "prometheus_alert_cpu_ratio", {"prometheus_alert_cpu_ratio": 1.5}, "between 0 and 1"
@@ -150,6 +161,15 @@ CASES = {
         "duplicated: node",
     ),
     # grafana
+    "g-old-name": case(
+        GRAF,
+        "grafana_manage_repo",
+        {**GRAFANA_OK, "grafana_repo_manage": False},
+        "grafana_repo_manage is now grafana_manage_repo",
+    ),
+    "g-version-empty": case(
+        GRAF, "grafana_version", {**GRAFANA_OK, "grafana_version": ""}, '"latest"'
+    ),
     "g-password-missing": case(
         GRAF, "grafana_admin_password", {"grafana_install": False}, "required"
     ),
@@ -173,10 +193,10 @@ CASES = {
         ".deb",
         allowed=["grafana_install_method"],
     ),
-    "g-repo-key-file": case(
+    "g-apt-key-file": case(
         GRAF,
-        "grafana_repo_key_file",
-        {**GRAFANA_OK, "grafana_repo_key_file": "/nonexistent/grafana.asc"},
+        "grafana_apt_key_file",
+        {**GRAFANA_OK, "grafana_apt_key_file": "/nonexistent/grafana.asc"},
         "/nonexistent/grafana.asc",
     ),
     "g-ini-nested": case(

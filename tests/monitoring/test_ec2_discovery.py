@@ -117,7 +117,7 @@ def render(env: str, aws_env: dict, moto: str, dest: Path, listen: str) -> tuple
         # pass it on as prometheus_ec2_endpoint.
         "devops_aws_endpoint_url": moto,
         "prometheus_config_dir": str(dest),
-        "prometheus_listen_address": listen,
+        "prometheus_web_listen_address": listen,
         "render_role_dir": str(PROMETHEUS_ROLE),
         "render_dest": str(dest / "prometheus.yml"),
     }

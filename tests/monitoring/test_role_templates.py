@@ -83,7 +83,7 @@ def rendered(tmp_path_factory, tls_files) -> dict[str, Path]:
         "tls": {
             "render_role": "prometheus",
             "prometheus_config_dir": str(out["tls"]),
-            "prometheus_listen_address": f"127.0.0.1:{port}",
+            "prometheus_web_listen_address": f"127.0.0.1:{port}",
             "prometheus_scrape_interval": "1s",
             "prometheus_scrape_timeout": "1s",
             "prometheus_web_tls_cert_file": str(cert),
@@ -103,13 +103,15 @@ def rendered(tmp_path_factory, tls_files) -> dict[str, Path]:
             out["apt-prometheus"], grafana_package_name="prometheus", grafana_version=candidate
         ),
         "ds-default": grafana_case(out["ds-default"]),
-        "ds-wildcard": grafana_case(out["ds-wildcard"], prometheus_listen_address="0.0.0.0:9095"),
+        "ds-wildcard": grafana_case(
+            out["ds-wildcard"], prometheus_web_listen_address="0.0.0.0:9095"
+        ),
         "ds-tls": grafana_case(
             out["ds-tls"],
-            prometheus_listen_address="10.0.3.7:9090",
+            prometheus_web_listen_address="10.0.3.7:9090",
             prometheus_web_tls_cert_file="/etc/prometheus/tls.crt",
         ),
-        "ds-ipv6": grafana_case(out["ds-ipv6"], prometheus_listen_address="[::]:9090"),
+        "ds-ipv6": grafana_case(out["ds-ipv6"], prometheus_web_listen_address="[::]:9090"),
         "ds-auth": grafana_case(
             out["ds-auth"], prometheus_web_basic_auth_users={"prometheus": HASH},
             prometheus_web_self_scrape_password=SELF_PASSWORD,

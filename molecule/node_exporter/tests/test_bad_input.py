@@ -29,14 +29,19 @@ bad = partial(case, ROLE)
 # id -> case(role, variable the message names, bad extra vars, more text it contains,
 # allowed=other variables it may name)
 CASES = {
+    "old-name": bad(
+        "node_exporter_basic_auth_users",
+        {"node_exporter_web_basic_auth_users": {}},
+        "node_exporter_web_basic_auth_users is now node_exporter_basic_auth_users",
+    ),
     "listen-without-port": bad(
-        "node_exporter_listen_address",
-        {"node_exporter_listen_address": "0.0.0.0"},  # noqa: S104 - bad input, never bound
+        "node_exporter_web_listen_address",
+        {"node_exporter_web_listen_address": "0.0.0.0"},  # noqa: S104 - bad input, never bound
         "got '0.0.0.0'",
     ),
     "listen-port-out-of-range": bad(
-        "node_exporter_listen_address",
-        {"node_exporter_listen_address": "127.0.0.1:70000"},
+        "node_exporter_web_listen_address",
+        {"node_exporter_web_listen_address": "127.0.0.1:70000"},
         "got '127.0.0.1:70000'",
     ),
     "unknown-install-method": bad(
@@ -48,8 +53,8 @@ CASES = {
         allowed=["node_exporter_install_method"],
     ),
     "plain-password": bad(
-        "node_exporter_web_basic_auth_users",
-        {"node_exporter_web_basic_auth_users": {"prometheus": FAKE, "ok": "$2b$10$" + "x" * 53}},
+        "node_exporter_basic_auth_users",
+        {"node_exporter_basic_auth_users": {"prometheus": FAKE, "ok": "$2b$10$" + "x" * 53}},
         "not a bcrypt hash for: prometheus.",
     ),
     "tls-cert-without-key": bad(
