@@ -41,7 +41,7 @@ pytestmark = pytest.mark.usefixtures("stack")
 
 # The roles web.yml runs; its dry run on fresh hosts must report a change in each.
 WEB_ROLES = ("postgresql", "node_exporter", "django_app", "nginx", "local_lb")
-# Seconds a dry run of web.yml may take on this stack (about 60 s on a 2-core machine).
+# Seconds one dry run of web.yml may take on the local stack.
 DRY_RUN_SECONDS = 90
 # web.yml --check on the converged stack: tasks that report a change although a real run
 # changes nothing, each for a module's reason and with a canary test that fails when the
