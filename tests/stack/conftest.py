@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,6 +56,17 @@ class Run:
             for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", self.output, re.M)
         }
 
+    def changed_tasks(self) -> list[str]:
+        """Names ("devops.django.nginx : Write the site") of the tasks and handlers that
+        reported a change on any host, in output order."""
+        names, current = [], None
+        for line in self.output.splitlines():
+            if line.startswith(("TASK [", "RUNNING HANDLER [")):
+                current = line[line.index("[") + 1 : line.rfind("]")]
+            elif line.startswith("changed:") and current and current not in names:
+                names.append(current)
+        return names
+
 
 def run(cmd: list[str], timeout: int = 1500, **env: str) -> Run:
     started = time.monotonic()
@@ -75,6 +87,52 @@ def playbook(name: str, *args: str, timeout: int = 1500) -> Run:
         ["ansible-playbook", "-i", "inventories/local", f"playbooks/{name}", *args],
         timeout=timeout,
     )
+
+
+def dry_run(name: str) -> Run:
+    """`name` with --check --diff: what a real run would change, changing nothing."""
+    return playbook(name, "--check", "--diff", timeout=600)
+
+
+# What web.yml's roles create on the hosts: the dry run on fresh hosts must leave all of it
+# absent (and the converge then creates it, so the probe is not vacuous).
+# container -> {what: shell test}
+CONVERGE_MARKS = {
+    "dd-local-app1": {
+        "app base dir": "test -e /srv/sampleapp",
+        "app config dir": "test -e /etc/sampleapp",
+        "nginx site file": "test -e /etc/nginx/sites-available/django.conf",
+        "node_exporter unit": "test -e /etc/systemd/system/node_exporter.service",
+        "app user": "getent passwd sampleapp",
+        "nginx running": "systemctl is-active --quiet nginx",
+    },
+    "dd-local-db": {
+        "server settings": "test -e /etc/postgresql/15/main/conf.d/90-devops.conf",
+        "postgresql running": "systemctl is-active --quiet postgresql@15-main",
+    },
+    "dd-local-lb": {"haproxy running": "systemctl is-active --quiet haproxy"},
+}
+
+
+def converge_marks() -> dict[str, bool]:
+    """For each of CONVERGE_MARKS, "<container>: <what>" -> whether the host has it now."""
+    marks = {}
+    for container, tests in CONVERGE_MARKS.items():
+        for what, test in tests.items():
+            found = docker("exec", container, "sh", "-c", test, check=False)
+            marks[f"{container}: {what}"] = found.returncode == 0
+    return marks
+
+
+def moto_secret_names() -> list[str]:
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=ENV["LOCAL_MOTO_URL"],
+        region_name=ENV["AWS_DEFAULT_REGION"],
+        aws_access_key_id=ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    return [s["Name"] for s in client.list_secrets()["SecretList"]]
 
 
 def get(url: str, timeout: float = 5.0, headers: dict | None = None):
@@ -214,11 +272,25 @@ def stack():
     assert hosts.rc == 0, hosts.output[-3000:]
     artifact = run(["scripts/app-artifact.sh", "--out", "build/app"])
     assert artifact.rc == 0, artifact.output[-3000:]
+    # The dry run on fresh hosts (and a fresh moto); the tests judge it, after the converge.
+    fresh_check = dry_run("web.yml")
+    after_fresh_check = {"marks": converge_marks(), "secrets": moto_secret_names()}
     first = playbook("site.yml")
     assert first.rc == 0, first.output[-6000:]
     second = playbook("site.yml")
     assert second.rc == 0, second.output[-6000:]
-    print(f"\nsite.yml: first run {first.seconds:.0f}s, second run {second.seconds:.0f}s")
-    yield {"first": first, "second": second}
+    converged_check = dry_run("web.yml")
+    print(
+        f"\nsite.yml: first run {first.seconds:.0f}s, second run {second.seconds:.0f}s;"
+        f" web.yml --check --diff: fresh hosts {fresh_check.seconds:.0f}s,"
+        f" converged {converged_check.seconds:.0f}s"
+    )
+    yield {
+        "first": first,
+        "second": second,
+        "fresh_check": fresh_check,
+        "after_fresh_check": after_fresh_check,
+        "converged_check": converged_check,
+    }
     if os.environ.get("KEEP_STACK") != "1":
         run(["scripts/local.sh", "down"])

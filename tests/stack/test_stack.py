@@ -22,6 +22,7 @@ from .conftest import (
     PROMETHEUS,
     REPO,
     LoadLoop,
+    converge_marks,
     docker,
     get,
     host_get,
@@ -37,6 +38,15 @@ sys.path.insert(0, str(REPO / "tests/monitoring"))
 import promql  # tests/monitoring is not a package
 
 pytestmark = pytest.mark.usefixtures("stack")
+
+# The roles web.yml runs; its dry run on fresh hosts must report a change in each.
+WEB_ROLES = ("postgresql", "node_exporter", "django_app", "nginx", "local_lb")
+# Seconds one dry run of web.yml may take on the local stack.
+DRY_RUN_SECONDS = 90
+# web.yml --check on the converged stack: tasks that report a change although a real run
+# changes nothing, each for a module's reason and with a canary test that fails when the
+# reason goes away.
+CONVERGED_CHECK_MODE_EXCEPTIONS: dict[str, str] = {}
 
 BROKEN_MIGRATION = '''
 from django.db import migrations, models
@@ -75,6 +85,42 @@ def test_second_site_run_changes_nothing(stack):
     changed = stack["second"].changed()
     assert set(changed) >= {"localhost", "lb", "app1", "app2", "db", "mon"}, changed
     assert all(n == 0 for n in changed.values()), changed
+
+
+def test_web_dry_run_on_fresh_hosts_reports_changes_and_changes_nothing(stack):
+    """web.yml --check --diff before anything converged (the session fixture ran it right
+    after the hosts and moto started, before the first site.yml)."""
+    if not stack:
+        pytest.skip("REUSE_STACK=1: no fresh hosts")
+    run = stack["fresh_check"]
+    assert run.rc == 0, run.output[-6000:]
+    changed = run.changed_tasks()
+    for role in WEB_ROLES:
+        assert any(t.startswith(f"devops.django.{role} :") for t in changed), (role, changed)
+    # --diff shows what would change (the files the templates would write, for one).
+    assert "--- before" in run.output and "+++ after" in run.output, run.output[-3000:]
+    # Nothing on the hosts changed, nothing on moto was created...
+    after = stack["after_fresh_check"]
+    assert [mark for mark, present in after["marks"].items() if present] == [], after["marks"]
+    assert after["secrets"] == [], after["secrets"]
+    # ...and the same probe sees all of it now that site.yml converged the hosts.
+    now = converge_marks()
+    assert [mark for mark, present in now.items() if not present] == [], now
+    assert run.seconds < DRY_RUN_SECONDS, f"fresh dry run took {run.seconds:.0f}s"
+
+
+def test_web_dry_run_on_the_converged_stack_reports_no_change(stack):
+    """web.yml --check --diff right after the second site.yml (the session fixture ran it)."""
+    if not stack:
+        pytest.skip("REUSE_STACK=1: no converged dry run made")
+    run = stack["converged_check"]
+    assert run.rc == 0, run.output[-6000:]
+    changed = run.changed()
+    assert set(changed) >= {"localhost", "lb", "app1", "app2", "db"}, changed
+    unexpected = [t for t in run.changed_tasks() if t not in CONVERGED_CHECK_MODE_EXCEPTIONS]
+    assert unexpected == [], unexpected
+    assert sum(changed.values()) <= len(CONVERGED_CHECK_MODE_EXCEPTIONS) * len(changed), changed
+    assert run.seconds < DRY_RUN_SECONDS, f"converged dry run took {run.seconds:.0f}s"
 
 
 def test_serves_through_the_load_balancer():
