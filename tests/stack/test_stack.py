@@ -41,8 +41,6 @@ pytestmark = pytest.mark.usefixtures("stack")
 
 # The roles web.yml runs; its dry run on fresh hosts must report a change in each.
 WEB_ROLES = ("postgresql", "node_exporter", "django_app", "nginx", "local_lb")
-# Seconds one dry run of web.yml may take on the local stack.
-DRY_RUN_SECONDS = 90
 # web.yml --check on the converged stack: tasks that report a change although a real run
 # changes nothing, each for a module's reason and with a canary test that fails when the
 # reason goes away.
@@ -106,7 +104,6 @@ def test_web_dry_run_on_fresh_hosts_reports_changes_and_changes_nothing(stack):
     # ...and the same probe sees all of it now that site.yml converged the hosts.
     now = converge_marks()
     assert [mark for mark, present in now.items() if not present] == [], now
-    assert run.seconds < DRY_RUN_SECONDS, f"fresh dry run took {run.seconds:.0f}s"
 
 
 def test_web_dry_run_on_the_converged_stack_reports_no_change(stack):
@@ -120,7 +117,6 @@ def test_web_dry_run_on_the_converged_stack_reports_no_change(stack):
     unexpected = [t for t in run.changed_tasks() if t not in CONVERGED_CHECK_MODE_EXCEPTIONS]
     assert unexpected == [], unexpected
     assert sum(changed.values()) <= len(CONVERGED_CHECK_MODE_EXCEPTIONS) * len(changed), changed
-    assert run.seconds < DRY_RUN_SECONDS, f"converged dry run took {run.seconds:.0f}s"
 
 
 def test_serves_through_the_load_balancer():
