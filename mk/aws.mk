@@ -21,5 +21,5 @@ test-aws-validation: setup-venv ## AWS input validation and moto-gap tests only 
 
 TEST_TARGETS += test-aws-stacks test-aws-checks
 # Budgets in seconds (how they are set: docs/testing.md).
-BUDGET_test-aws-stacks ?= 900
-BUDGET_test-aws-checks ?= 750
+BUDGET_test-aws-stacks ?= 1400
+BUDGET_test-aws-checks ?= 900

@@ -27,6 +27,6 @@ QUICK_TARGETS += cfn-scan test-cfn-quick
 # Runs after the Molecule scenarios, in their stream (see the Makefile's `test`).
 MOLECULE_STREAM_TARGETS += test-cfn
 # Budgets in seconds (how they are set: docs/testing.md).
-BUDGET_cfn-scan ?= 120
+BUDGET_cfn-scan ?= 180
 BUDGET_test-cfn-quick ?= 30
-BUDGET_test-cfn ?= 400
+BUDGET_test-cfn ?= 600

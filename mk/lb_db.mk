@@ -2,4 +2,4 @@
 # runs in `make test`.
 MOLECULE_SCENARIOS += lb_db
 # Budget in seconds (how it is set: docs/testing.md).
-BUDGET_molecule-lb_db ?= 320
+BUDGET_molecule-lb_db ?= 450

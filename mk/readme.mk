@@ -9,4 +9,4 @@ test-readme: setup-venv ## README / local.sh / play commands, run in a clean she
 
 QUICK_TARGETS += test-readme
 # Budget in seconds (docs/testing.md); provisional until a full run's table replaces it.
-BUDGET_test-readme ?= 240
+BUDGET_test-readme ?= 450
