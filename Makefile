@@ -69,7 +69,7 @@ BUDGET_setup ?= 600
 BUDGET_lint ?= 600
 BUDGET_collection-build ?= 30
 BUDGET_test-quick ?= 1300
-BUDGET_test ?= 4200
+BUDGET_test ?= 4500
 
 # $(call run_timed,stream,targets): make each target in turn, print its time and add its row;
 # go on after a failure (the table stays complete), fail at the end.

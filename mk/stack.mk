@@ -8,4 +8,4 @@ test-stack: setup ## Local stack end to end (tests/stack): ~15 min
 
 TEST_TARGETS += test-stack
 # Budget in seconds (how it is set: docs/testing.md).
-BUDGET_test-stack ?= 2000
+BUDGET_test-stack ?= 2400
