@@ -2,7 +2,8 @@
 # Two halves, each with its own moto server (a free port per pytest session), so either can
 # move to the other stream of `make test`: the stacks (infra.yml dev twice, prod, teardown)
 # and the faster checks (validation, moto gaps, the modules, the baked image, deploy.yml's
-# ALB path). Both run in the slow stream now (the Molecule stream is the longer one).
+# ALB path). The stacks run in the slow stream, the checks at the end of the Molecule stream
+# (after app-test-artifact, before test-cfn): the slow stream is the longer one.
 AWS_STACK_TESTS := tests/aws/test_dev_stack.py tests/aws/test_prod_stack.py
 AWS_OTHER_TESTS := $(filter-out $(AWS_STACK_TESTS),$(wildcard tests/aws/test_*.py))
 
@@ -19,7 +20,8 @@ test-aws-checks: setup-venv ## AWS on moto: validation, moto gaps, modules, bake
 test-aws-validation: setup-venv ## AWS input validation and moto-gap tests only (about 2 minutes)
 	@pytest tests/aws/test_validation.py tests/aws/test_moto_gaps.py -q
 
-TEST_TARGETS += test-aws-stacks test-aws-checks
+TEST_TARGETS += test-aws-stacks
+MOLECULE_STREAM_TARGETS += test-aws-checks
 # Budgets in seconds (how they are set: docs/testing.md).
 BUDGET_test-aws-stacks ?= 1400
 BUDGET_test-aws-checks ?= 900
