@@ -171,8 +171,7 @@ class LoadLoop:
     `workers` threads alternate /health/ and /notes/ until stop() or until either bound
     (max_requests in total, max_seconds) is reached. `pause` seconds between a worker's
     requests: ~40 requests/s in all, a request every ~25 ms (a gap in service longer than
-    that is seen), while leaving the plays under test most of the 2 cores (at 0.02 s and
-    4 workers the loop took ~100 requests/s, about one core of gunicorn and nginx).
+    that is seen), while the plays under test keep most of the 2 cores.
     """
 
     paths: tuple[str, ...] = ("/health/", "/notes/")

@@ -91,13 +91,7 @@ def log_line(host, probe: str) -> str:
 def run_under_load(host, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
     """Deploy while the load loop hits /health/ and /notes/ through nginx; both results."""
     urls = ["http://127.0.0.1/health/", "http://127.0.0.1/notes/"]
-    # --pause 0.03: ~60 requests/s, the play under test keeps most of the CPU.
-    options = (
-        "--host-header localhost",
-        "--max-seconds 200",
-        "--max-requests 40000",
-        "--pause 0.03",
-    )
+    options = ("--host-header localhost", "--max-seconds 200", "--max-requests 40000")
     out, stop = load_start(host, "web-load", urls, *options)
     time.sleep(3)
     result = deploy(*extra)
@@ -386,12 +380,7 @@ def test_reload_replaces_workers_under_traffic_drops_nothing(host):
     before = children(host, main)
     assert before, "the master has workers"
     urls = ["http://127.0.0.1/health/", "http://127.0.0.1/notes/"]
-    options = (
-        "--host-header localhost",
-        "--max-seconds 90",
-        "--max-requests 20000",
-        "--pause 0.03",
-    )
+    options = ("--host-header localhost", "--max-seconds 90", "--max-requests 20000")
     out, stop = load_start(host, "web-reload", urls, *options)
     time.sleep(3)
     host.run_expect([0], f"systemctl reload {APP}.service")
