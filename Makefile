@@ -63,6 +63,10 @@ TIMED_TARGETS = setup $(QUICK_TIMED) $(MOLECULE_TIMED) $(TEST_TARGETS) test-quic
 BUDGET_ARGS = $(foreach t,$(TIMED_TARGETS),--budget '$(t)=$(BUDGET_$(t))')
 # Multiplies every budget of a report, for a machine busy with other work (docs/testing.md).
 BUDGET_SCALE ?= 1
+# Multiplies the per-target budgets (not the wall ones): how much slower this machine is than the
+# one the budgets were measured on. auto: scripts/machine_speed.py measures it (a few seconds).
+MACHINE_FACTOR ?= auto
+machine_factor = $$(if [ '$(MACHINE_FACTOR)' = auto ]; then python scripts/machine_speed.py; else echo '$(MACHINE_FACTOR)'; fi)
 # Budgets of the targets defined here, in seconds (how they are set: docs/testing.md). setup is
 # seconds on a prepared machine; the budget is for a new one (packages, virtualenv, image).
 BUDGET_setup ?= 600
@@ -87,7 +91,9 @@ times_start = mkdir -p '$(dir $(TEST_TIMES))'; [ -n '$(TEST_TIMES_NESTED)' ] || 
 times_end = if [ -n '$(1)' ]; then printf 'total\t%s\t%s\t%s\n' '$(1)' "$$(( $$(date +%s) - begin ))" \
 	  "$$([ $$rc = 0 ] && echo ok || echo failed)" >>'$(TEST_TIMES)'; fi; \
 	if [ -z '$(TEST_TIMES_NESTED)' ]; then \
-	  python scripts/test_times.py report --run '$(or $(1),$@)' --scale '$(BUDGET_SCALE)' $(BUDGET_ARGS) '$(TEST_TIMES)' || rc=1; fi; \
+	  mf=$(machine_factor) || mf=1; \
+	  python scripts/test_times.py report --run '$(or $(1),$@)' --scale '$(BUDGET_SCALE)' \
+	    --machine-factor "$$mf" $(BUDGET_ARGS) '$(TEST_TIMES)' || rc=1; fi; \
 	exit $$rc
 
 test-quick: ## Lint + unit tests (minutes), each timed, then the time table

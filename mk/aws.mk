@@ -3,7 +3,7 @@
 # move to the other stream of `make test`: the stacks (infra.yml dev twice, prod, teardown)
 # and the faster checks (validation, moto gaps, the modules, the baked image, deploy.yml's
 # ALB path). The stacks run in the slow stream, the checks at the end of the Molecule stream
-# (after app-test-artifact, before test-cfn): the slow stream is the longer one.
+# (after app-test-artifact): the two streams take about as long.
 AWS_STACK_TESTS := tests/aws/test_dev_stack.py tests/aws/test_prod_stack.py
 AWS_OTHER_TESTS := $(filter-out $(AWS_STACK_TESTS),$(wildcard tests/aws/test_*.py))
 

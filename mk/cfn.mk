@@ -24,8 +24,8 @@ test-cfn: setup-venv ## CloudFormation on moto (deploy, no-change redeploy, tear
 
 # cfn-lint itself runs in `make lint`.
 QUICK_TARGETS += cfn-scan test-cfn-quick
-# Runs after the Molecule scenarios, in their stream (see the Makefile's `test`).
-MOLECULE_STREAM_TARGETS += test-cfn
+# In the slow stream, after test-aws-stacks (see the Makefile's `test`): it balances the two.
+TEST_TARGETS += test-cfn
 # Budgets in seconds (how they are set: docs/testing.md).
 BUDGET_cfn-scan ?= 180
 BUDGET_test-cfn-quick ?= 30

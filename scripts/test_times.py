@@ -7,6 +7,9 @@ The Makefile's `run_timed` appends one row per target to a TSV file (build/test-
 
 Rows whose stream is `total` hold the wall time of a whole run (`test-quick`, `test`).
 Budgets come from the `BUDGET_<target>` Make variables, passed as `--budget NAME=SECONDS`.
+`--machine-factor F` (scripts/machine_speed.py: how much slower this machine is than the one
+the budgets were measured on) multiplies the per-target budgets, not the wall ones: CI's time
+limit is the same on every machine. `--scale F` multiplies every budget.
 
     test_times.py report --run test --budget lint=150 ... build/test-times.tsv
         prints the table; exit 1 when a target failed or went over its budget
@@ -120,7 +123,9 @@ def result_of(row: Row, budget: int) -> str:
     return "OK"
 
 
-def render(rows: list[Row], budgets: dict[str, int], run: str, scale: float = 1.0) -> str:
+def render(
+    rows: list[Row], budgets: dict[str, int], run: str, scale: float = 1.0, machine: float = 1.0
+) -> str:
     targets = sorted(
         (r for r in rows if r.stream != TOTAL_STREAM),
         key=lambda r: (
@@ -132,6 +137,8 @@ def render(rows: list[Row], budgets: dict[str, int], run: str, scale: float = 1.
     head = f"{'target':<{width}}  {'stream':<8}  {'seconds':>7}  {'budget':>6}  result"
     rule = "-" * len(head)
     scaled = f" x {scale:g} (BUDGET_SCALE)" if scale != 1 else ""
+    if machine != 1:
+        scaled += f"; per target x {machine:g} (machine factor)"
     title = f"{run}: time per target (seconds; budgets: BUDGET_<target>{scaled})"
     lines = [title, rule, head, rule]
     for r in targets:
@@ -169,7 +176,7 @@ def verdict_line(run: str, verdict: Verdict) -> str:
 
 
 def report(
-    path: Path, raw_budgets: dict[str, str], run: str, scale: float = 1.0
+    path: Path, raw_budgets: dict[str, str], run: str, scale: float = 1.0, machine: float = 1.0
 ) -> tuple[int, str]:
     """(exit code, text): 0 all OK, 1 a target failed or went over, 2 a budget is missing."""
     rows = read_rows(path)
@@ -179,9 +186,14 @@ def report(
         return EXIT_BUDGET, f"{run}: measured times ({path}):\n{listing}\n" + "\n".join(
             f"{run}: ERROR: {e}" for e in errors
         )
-    budgets = {r.target: math.ceil(budget_of(r.target, raw_budgets) * scale) for r in rows}
+    budgets = {
+        r.target: math.ceil(
+            budget_of(r.target, raw_budgets) * scale * (1 if r.stream == TOTAL_STREAM else machine)
+        )
+        for r in rows
+    }
     verdict = judge(rows, budgets)
-    text = render(rows, budgets, run, scale) + "\n" + verdict_line(run, verdict)
+    text = render(rows, budgets, run, scale, machine) + "\n" + verdict_line(run, verdict)
     return (0 if verdict.ok else EXIT_OVER), text
 
 
@@ -193,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--run", default="test", help="name of the run, for the headings")
     # A machine shared with other runs is slower everywhere: one factor instead of N overrides.
     rep.add_argument("--scale", type=float, default=1.0, help="multiply every budget (> 0)")
+    rep.add_argument(
+        "--machine-factor", type=float, default=1.0, help="multiply the per-target budgets (>= 1)"
+    )
     chk = sub.add_parser("check", help="exit 2 unless every named target has a budget")
     chk.add_argument("targets", nargs="+")
     for p in (rep, chk):
@@ -213,7 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale <= 0:
         print(f"test_times.py: ERROR: --scale {args.scale:g}: must be > 0", file=sys.stderr)
         return EXIT_BUDGET
-    code, text = report(args.times, budgets, args.run, args.scale)
+    if args.machine_factor < 1:
+        print(
+            f"test_times.py: ERROR: --machine-factor {args.machine_factor:g}: must be >= 1",
+            file=sys.stderr,
+        )
+        return EXIT_BUDGET
+    code, text = report(args.times, budgets, args.run, args.scale, args.machine_factor)
     print(text, file=sys.stderr if code == EXIT_BUDGET else sys.stdout)
     return code
 

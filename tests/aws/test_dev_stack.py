@@ -564,16 +564,31 @@ def test_wait_for_instances_prints_progress_then_fails_at_the_timeout(
 ):
     """An instance the group sees unhealthy: a RETRYING line per poll, then a failure at
     asg_wait_timeout (30 s: two polls 15 s apart). moto keeps what SetInstanceHealth sets and
-    replaces nothing, so the instance stays unhealthy until the test sets it back."""
+    replaces nothing, so the instance stays unhealthy until the test sets it back.
+
+    Only the asg role runs (--tags asg, the way an operator reruns one tier), given the
+    subnets and target group the earlier roles would hand on: the group's own, so that the
+    run changes nothing else."""
     autoscaling = boto_session.client("autoscaling")
     group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[names["asg"]])[
         "AutoScalingGroups"
     ][0]
+    inputs = {
+        "asg_wait_timeout": 30,
+        "asg_subnet_ids": group["VPCZoneIdentifier"].split(","),
+        "asg_target_group_arns": group["TargetGroupARNs"],
+    }
     instance = group["Instances"][0]["InstanceId"]
     autoscaling.set_instance_health(InstanceId=instance, HealthStatus="Unhealthy")
     try:
         run = run_playbook(
-            "infra.yml", dev_stack.inventory, dev_stack.env, "-e", "asg_wait_timeout=30"
+            "infra.yml",
+            dev_stack.inventory,
+            dev_stack.env,
+            "--tags",
+            "asg",
+            "-e",
+            json.dumps(inputs),
         )
     finally:
         autoscaling.set_instance_health(InstanceId=instance, HealthStatus="Healthy")

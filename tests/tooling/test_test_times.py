@@ -161,3 +161,37 @@ def test_malformed_times_row_is_reported_with_its_line(tmp_path):
     path.write_text("quick\tlint\t120\tok\nquick\tweb-unit\tslow\tok\n")
     with pytest.raises(ValueError, match=r"test-times.tsv:2:"):
         tt.read_rows(path)
+
+
+def test_machine_factor_scales_the_targets_not_the_wall(tmp_path):
+    rows = [("quick", "lint", 200, "ok"), ("total", "test", 2800, "ok")]  # lint 150, test 2700
+    times = write_times(tmp_path, rows)
+    result = run(times, extra=("--machine-factor", "1.4"))  # lint 210; test stays 2700
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "test: FAILED; over budget: test (+100s)"
+    assert "per target x 1.4 (machine factor)" in result.stdout.splitlines()[0]
+    assert run(times, extra=("--machine-factor", "1.2")).stdout.splitlines()[-1] == (
+        "test: FAILED; over budget: lint (+20s), test (+100s)"
+    )
+
+
+def test_machine_factor_below_one_is_refused(tmp_path):
+    result = run(write_times(tmp_path, ALL_OK), extra=("--machine-factor", "0.8"))
+    assert result.returncode == 2
+    assert "--machine-factor 0.8: must be >= 1" in result.stderr
+
+
+_ms_spec = importlib.util.spec_from_file_location(
+    "machine_speed", SCRIPT.with_name("machine_speed.py")
+)
+assert _ms_spec and _ms_spec.loader
+ms = importlib.util.module_from_spec(_ms_spec)
+_ms_spec.loader.exec_module(ms)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(3.0, 1.0), (3.8, 1.0), (5.7, 1.5), (6.08, 1.6), (30.0, ms.MAX_FACTOR)],
+)
+def test_machine_factor_is_the_ratio_to_the_reference_within_bounds(seconds, expected):
+    assert ms.factor(seconds, reference=3.8) == expected
