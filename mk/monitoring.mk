@@ -17,4 +17,5 @@ QUICK_TARGETS += test-monitoring-rules
 MOLECULE_SCENARIOS += monitoring
 # Budgets in seconds (how they are set: docs/testing.md).
 BUDGET_test-monitoring-rules ?= 240
-BUDGET_molecule-monitoring ?= 700
+# CI took 710 s once, 2.2x a quiet machine while its other targets took 1.3-1.6x: room for that.
+BUDGET_molecule-monitoring ?= 800
