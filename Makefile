@@ -67,6 +67,9 @@ BUDGET_SCALE ?= 1
 # one the budgets were measured on. auto: scripts/machine_speed.py measures it (a few seconds).
 MACHINE_FACTOR ?= auto
 machine_factor = $$(if [ '$(MACHINE_FACTOR)' = auto ]; then python scripts/machine_speed.py; else echo '$(MACHINE_FACTOR)'; fi)
+# $(call report_times,run): the table of TEST_TIMES against the budgets, scaled; exit 1 on a FAILED or OVER row.
+report_times = mf=$(machine_factor) || mf=1; python scripts/test_times.py report --run '$(1)' \
+	--scale '$(BUDGET_SCALE)' --machine-factor "$$mf" $(BUDGET_ARGS) '$(TEST_TIMES)'
 # Budgets of the targets defined here, in seconds (how they are set: docs/testing.md). setup is
 # seconds on a prepared machine; the budget is for a new one (packages, virtualenv, image).
 BUDGET_setup ?= 600
@@ -91,9 +94,7 @@ times_start = mkdir -p '$(dir $(TEST_TIMES))'; [ -n '$(TEST_TIMES_NESTED)' ] || 
 times_end = if [ -n '$(1)' ]; then printf 'total\t%s\t%s\t%s\n' '$(1)' "$$(( $$(date +%s) - begin ))" \
 	  "$$([ $$rc = 0 ] && echo ok || echo failed)" >>'$(TEST_TIMES)'; fi; \
 	if [ -z '$(TEST_TIMES_NESTED)' ]; then \
-	  mf=$(machine_factor) || mf=1; \
-	  python scripts/test_times.py report --run '$(or $(1),$@)' --scale '$(BUDGET_SCALE)' \
-	    --machine-factor "$$mf" $(BUDGET_ARGS) '$(TEST_TIMES)' || rc=1; fi; \
+	  { $(call report_times,$(or $(1),$@)); } || rc=1; fi; \
 	exit $$rc
 
 test-quick: ## Lint + unit tests (minutes), each timed, then the time table

@@ -9,8 +9,7 @@ test-budgets: setup-venv ## Every timed target has a budget (BUDGET_<target>)
 	@python scripts/test_times.py check $(BUDGET_ARGS) $(TIMED_TARGETS)
 
 test-times: ## The time table of the last `make test` / `make test-quick` again (current budgets)
-	@mf=$(machine_factor); python scripts/test_times.py report --run '$(TEST_TIMES)' --scale '$(BUDGET_SCALE)' \
-	  --machine-factor "$$mf" $(BUDGET_ARGS) '$(TEST_TIMES)'
+	@$(call report_times,$(TEST_TIMES))
 
 QUICK_TARGETS += test-tooling
 # Budget in seconds (how it is set: docs/testing.md).

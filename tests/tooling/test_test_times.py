@@ -10,11 +10,20 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "test_times.py"
-_spec = importlib.util.spec_from_file_location("test_times", SCRIPT)
-assert _spec and _spec.loader
-tt = importlib.util.module_from_spec(_spec)
-sys.modules["test_times"] = tt  # dataclasses look their module up by name
-_spec.loader.exec_module(tt)
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.with_name(f"{name}.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+tt = load_script("test_times")
+ms = load_script("machine_speed")
 
 BUDGETS = ["lint=150", "web-unit=60", "molecule-web=710", "test-stack=1450", "test=2700"]
 
@@ -179,14 +188,6 @@ def test_machine_factor_below_one_is_refused(tmp_path):
     result = run(write_times(tmp_path, ALL_OK), extra=("--machine-factor", "0.8"))
     assert result.returncode == 2
     assert "--machine-factor 0.8: must be >= 1" in result.stderr
-
-
-_ms_spec = importlib.util.spec_from_file_location(
-    "machine_speed", SCRIPT.with_name("machine_speed.py")
-)
-assert _ms_spec and _ms_spec.loader
-ms = importlib.util.module_from_spec(_ms_spec)
-_ms_spec.loader.exec_module(ms)
 
 
 @pytest.mark.parametrize(
